@@ -1,0 +1,3 @@
+//! Market-data feeds: venue wire formats in, venue-neutral [`event::MarketEvent`]s out.
+
+pub mod event;

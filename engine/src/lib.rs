@@ -1,0 +1,16 @@
+//! obi-engine: the trading process's library — everything on the tick path and the replay
+//! runner that drives it over recordings.
+//!
+//! Follow a frame: [`feed`] parses it into a [`feed::event::MarketEvent`], [`feed::binance::sync`]
+//! checks its sequence, [`book`] applies it, [`signal`] updates the imbalance signals,
+//! [`strategy`] turns them into [`order::Intent`]s, [`risk`] checks each one, and
+//! [`runtime`] pushes it into the intent ring towards the gateway ([`paper`] in replay).
+
+#![deny(unsafe_code)]
+
+pub mod book;
+pub mod decimal;
+pub mod feed;
+pub mod instrument;
+pub mod order;
+pub mod units;
