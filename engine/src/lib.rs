@@ -1,10 +1,10 @@
 //! obi-engine: the trading process's library — everything on the tick path and the replay
 //! runner that drives it over recordings.
 //!
-//! Follow a frame: [`feed`] parses it into a [`feed::event::MarketEvent`], [`feed::binance::sync`]
-//! checks its sequence, [`book`] applies it, [`signal`] updates the imbalance signals,
-//! [`strategy`] turns them into [`order::Intent`]s, [`risk`] checks each one, and
-//! [`runtime`] pushes it into the intent ring towards the gateway ([`paper`] in replay).
+//! Follow a frame: [`feed`] parses it into a [`feed::event::MarketEvent`], the feed's sync
+//! rules check its sequence, [`book`] applies it, [`signal`] updates the imbalance signals,
+//! [`strategy`] turns them into [`order::Intent`]s, [`risk`] checks each one, and the
+//! runtime pushes it into the intent ring towards the gateway ([`paper`] in replay).
 
 #![deny(unsafe_code)]
 
@@ -13,4 +13,9 @@ pub mod decimal;
 pub mod feed;
 pub mod instrument;
 pub mod order;
+pub mod paper;
+pub mod portfolio;
+pub mod risk;
+pub mod signal;
+pub mod strategy;
 pub mod units;

@@ -1,0 +1,1 @@
+//! Paper venue: simulated fills with queue position, latency and fees.

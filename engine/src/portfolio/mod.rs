@@ -1,0 +1,1 @@
+//! Positions, PnL and round-trip trade statistics from fills.

@@ -1,0 +1,1 @@
+//! Order-book signals: OBI over depths, weighted OBI, EWMA/z-score, microprice, OFI.

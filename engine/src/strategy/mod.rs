@@ -1,0 +1,1 @@
+//! Strategies: turn signals into order intents.
