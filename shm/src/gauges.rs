@@ -73,7 +73,10 @@ impl<'a> GaugeWriter<'a> {
     /// ignored in release builds (the hot path never panics on it).
     #[inline]
     pub fn set_instrument(&mut self, instrument: usize, id: InstrumentGaugeId, value: i64) {
-        debug_assert!(instrument < MAX_INSTRUMENTS, "instrument index out of range");
+        debug_assert!(
+            instrument < MAX_INSTRUMENTS,
+            "instrument index out of range"
+        );
         if instrument < MAX_INSTRUMENTS {
             let slot = GAUGE_SLOTS + instrument * INSTRUMENT_GAUGE_SLOTS + id.slot();
             // Relaxed: ordering comes from the enclosing seqlock section.

@@ -179,12 +179,27 @@ pub const FIELDS: &[LayoutField] = &[
     field("instrument_count", INSTRUMENT_COUNT_OFFSET, 8, "u64"),
     field("header_reserved", HEADER_RESERVED_OFFSET, 8, "u64"),
     field("control_area_offset", CONTROL_AREA_OFFSET_OFFSET, 8, "u64"),
-    field("control_area_len_bytes", CONTROL_AREA_LEN_BYTES_OFFSET, 8, "u64"),
-    field("counters_area_offset", COUNTERS_AREA_OFFSET_OFFSET, 8, "u64"),
+    field(
+        "control_area_len_bytes",
+        CONTROL_AREA_LEN_BYTES_OFFSET,
+        8,
+        "u64",
+    ),
+    field(
+        "counters_area_offset",
+        COUNTERS_AREA_OFFSET_OFFSET,
+        8,
+        "u64",
+    ),
     field("counter_slots", COUNTER_SLOTS_OFFSET, 8, "u64"),
     field("gauges_area_offset", GAUGES_AREA_OFFSET_OFFSET, 8, "u64"),
     field("gauge_slots", GAUGE_SLOTS_OFFSET, 8, "u64"),
-    field("instrument_gauge_slots", INSTRUMENT_GAUGE_SLOTS_OFFSET, 8, "u64"),
+    field(
+        "instrument_gauge_slots",
+        INSTRUMENT_GAUGE_SLOTS_OFFSET,
+        8,
+        "u64",
+    ),
     field("max_instruments", MAX_INSTRUMENTS_OFFSET, 8, "u64"),
     field(
         "instrument_symbols",
@@ -306,10 +321,10 @@ const _: () = {
     );
     assert!(size_of::<MappedLayout>() == LAYOUT_LEN_BYTES);
     // Areas start on cache lines.
-    assert!(CONTROL_AREA_OFFSET % CACHE_LINE_BYTES == 0);
-    assert!(COUNTERS_OFFSET % CACHE_LINE_BYTES == 0);
-    assert!(GAUGE_SEQ_OFFSET % CACHE_LINE_BYTES == 0);
-    assert!(GAUGES_OFFSET % CACHE_LINE_BYTES == 0);
+    assert!(CONTROL_AREA_OFFSET.is_multiple_of(CACHE_LINE_BYTES));
+    assert!(COUNTERS_OFFSET.is_multiple_of(CACHE_LINE_BYTES));
+    assert!(GAUGE_SEQ_OFFSET.is_multiple_of(CACHE_LINE_BYTES));
+    assert!(GAUGES_OFFSET.is_multiple_of(CACHE_LINE_BYTES));
     // The field table is contiguous and covers the file.
     let mut i = 0;
     let mut end = 0;

@@ -220,13 +220,33 @@ impl StatsReader {
 fn check_descriptors(region: &Region) -> Result<(), NotMappedReason> {
     let l = region.layout();
     let exact = [
-        ("control_area_offset", &l.control_area_offset, CONTROL_AREA_OFFSET),
-        ("control_area_len_bytes", &l.control_area_len_bytes, CONTROL_AREA_LEN_BYTES),
-        ("counters_area_offset", &l.counters_area_offset, COUNTERS_OFFSET),
+        (
+            "control_area_offset",
+            &l.control_area_offset,
+            CONTROL_AREA_OFFSET,
+        ),
+        (
+            "control_area_len_bytes",
+            &l.control_area_len_bytes,
+            CONTROL_AREA_LEN_BYTES,
+        ),
+        (
+            "counters_area_offset",
+            &l.counters_area_offset,
+            COUNTERS_OFFSET,
+        ),
         ("counter_slots", &l.counter_slots, COUNTER_SLOTS),
-        ("gauges_area_offset", &l.gauges_area_offset, GAUGE_SEQ_OFFSET),
+        (
+            "gauges_area_offset",
+            &l.gauges_area_offset,
+            GAUGE_SEQ_OFFSET,
+        ),
         ("gauge_slots", &l.gauge_slots, GAUGE_SLOTS),
-        ("instrument_gauge_slots", &l.instrument_gauge_slots, INSTRUMENT_GAUGE_SLOTS),
+        (
+            "instrument_gauge_slots",
+            &l.instrument_gauge_slots,
+            INSTRUMENT_GAUGE_SLOTS,
+        ),
         ("max_instruments", &l.max_instruments, MAX_INSTRUMENTS),
     ];
     for (field, atom, expected) in exact {

@@ -82,7 +82,10 @@ impl<'a> SeqLock<'a> {
     pub fn write<R>(&self, f: impl FnOnce(&'a [AtomicU64]) -> R) -> R {
         // Relaxed: only this writer stores `seq`, so it always reads its own last store.
         let start = self.seq.load(Ordering::Relaxed);
-        debug_assert!(start % 2 == 0, "seqlock write re-entered, or a second writer");
+        debug_assert!(
+            start.is_multiple_of(2),
+            "seqlock write re-entered, or a second writer"
+        );
         self.seq.store(start.wrapping_add(1), Ordering::Relaxed);
         // Release fence: keeps the odd store above before every payload store in `f`. Pairs
         // with the reader's Acquire fence: a reader whose Relaxed payload load saw a store from
@@ -117,7 +120,7 @@ impl<'a> SeqLock<'a> {
             // Acquire: pairs with the writer's closing Release store, so every payload store of
             // the section that produced `before` is visible to the loads below.
             let before = self.seq.load(Ordering::Acquire);
-            if before % 2 == 0 {
+            if before.is_multiple_of(2) {
                 for (slot, word) in out.iter_mut().zip(self.data) {
                     *slot = word.load(Ordering::Relaxed);
                 }

@@ -126,22 +126,36 @@ impl StatsWriter {
     }
 
     /// Writes the header of a zeroed mapping, version last.
-    fn init(&mut self, info: &WriterInfo<'_>, symbols: &[[u64; SYMBOL_BYTES / 8]; MAX_INSTRUMENTS]) {
+    fn init(
+        &mut self,
+        info: &WriterInfo<'_>,
+        symbols: &[[u64; SYMBOL_BYTES / 8]; MAX_INSTRUMENTS],
+    ) {
         let l = self.region.layout();
         l.magic.store(MAGIC, Ordering::Relaxed);
         l.pid.store(u64::from(info.pid), Ordering::Relaxed);
         l.start_unix_ns.store(info.start_unix_ns, Ordering::Relaxed);
-        l.heartbeat_unix_ns.store(info.start_unix_ns, Ordering::Relaxed);
-        l.file_len_bytes.store(LAYOUT_LEN_BYTES as u64, Ordering::Relaxed);
-        l.instrument_count.store(info.instruments.len() as u64, Ordering::Relaxed);
-        l.control_area_offset.store(CONTROL_AREA_OFFSET as u64, Ordering::Relaxed);
-        l.control_area_len_bytes.store(CONTROL_AREA_LEN_BYTES as u64, Ordering::Relaxed);
-        l.counters_area_offset.store(COUNTERS_OFFSET as u64, Ordering::Relaxed);
-        l.counter_slots.store(COUNTER_SLOTS as u64, Ordering::Relaxed);
-        l.gauges_area_offset.store(GAUGE_SEQ_OFFSET as u64, Ordering::Relaxed);
+        l.heartbeat_unix_ns
+            .store(info.start_unix_ns, Ordering::Relaxed);
+        l.file_len_bytes
+            .store(LAYOUT_LEN_BYTES as u64, Ordering::Relaxed);
+        l.instrument_count
+            .store(info.instruments.len() as u64, Ordering::Relaxed);
+        l.control_area_offset
+            .store(CONTROL_AREA_OFFSET as u64, Ordering::Relaxed);
+        l.control_area_len_bytes
+            .store(CONTROL_AREA_LEN_BYTES as u64, Ordering::Relaxed);
+        l.counters_area_offset
+            .store(COUNTERS_OFFSET as u64, Ordering::Relaxed);
+        l.counter_slots
+            .store(COUNTER_SLOTS as u64, Ordering::Relaxed);
+        l.gauges_area_offset
+            .store(GAUGE_SEQ_OFFSET as u64, Ordering::Relaxed);
         l.gauge_slots.store(GAUGE_SLOTS as u64, Ordering::Relaxed);
-        l.instrument_gauge_slots.store(INSTRUMENT_GAUGE_SLOTS as u64, Ordering::Relaxed);
-        l.max_instruments.store(MAX_INSTRUMENTS as u64, Ordering::Relaxed);
+        l.instrument_gauge_slots
+            .store(INSTRUMENT_GAUGE_SLOTS as u64, Ordering::Relaxed);
+        l.max_instruments
+            .store(MAX_INSTRUMENTS as u64, Ordering::Relaxed);
         for (slot, words) in l.instrument_symbols.iter().zip(symbols) {
             for (atom, &word) in slot.iter().zip(words) {
                 atom.store(word, Ordering::Relaxed);
@@ -150,7 +164,8 @@ impl StatsWriter {
         // Release, and last: the version doubles as "ready". Pairs with the reader's Acquire
         // load of the version (`region::read_prefix`), after which every store above is
         // visible to it.
-        l.layout_version.store(LAYOUT_VERSION.pack(), Ordering::Release);
+        l.layout_version
+            .store(LAYOUT_VERSION.pack(), Ordering::Release);
     }
 
     /// The file path, or `None` for an anonymous writer.
@@ -391,7 +406,10 @@ mod tests {
         assert_eq!(snap.seq, 2);
         assert_eq!(snap.get(GaugeId::RealizedPnlQuoteMicros), -123);
         assert_eq!(snap.get(GaugeId::LastPublishUnixNs), 99);
-        assert_eq!(snap.instrument(1, InstrumentGaugeId::ObiPpm), Some(-500_000));
+        assert_eq!(
+            snap.instrument(1, InstrumentGaugeId::ObiPpm),
+            Some(-500_000)
+        );
         assert_eq!(snap.instrument(0, InstrumentGaugeId::ObiPpm), Some(0));
         assert_eq!(snap.instrument(8, InstrumentGaugeId::ObiPpm), None);
 

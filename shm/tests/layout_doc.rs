@@ -17,7 +17,11 @@ fn table(header: &[&str]) -> Vec<Vec<String>> {
     };
     let mut lines = DOC.lines();
     let found = lines.by_ref().any(|l| {
-        l.trim_start().starts_with('|') && split(l).iter().map(String::as_str).eq(header.iter().copied())
+        l.trim_start().starts_with('|')
+            && split(l)
+                .iter()
+                .map(String::as_str)
+                .eq(header.iter().copied())
     });
     assert!(found, "LAYOUT.md has no table with header {header:?}");
     lines
@@ -42,7 +46,10 @@ fn field_table_matches_code() {
         .iter()
         .map(|f| (f.name.to_owned(), f.offset, f.size, f.ty.to_owned()))
         .collect();
-    assert_eq!(doc, code, "LAYOUT.md field table differs from layout::FIELDS");
+    assert_eq!(
+        doc, code,
+        "LAYOUT.md field table differs from layout::FIELDS"
+    );
     let last = FIELDS.last().expect("fields");
     assert_eq!(last.offset + last.size, LAYOUT_LEN_BYTES);
     assert!(DOC.contains(&format!("Total length: {LAYOUT_LEN_BYTES} bytes")));
@@ -57,9 +64,15 @@ fn slot_table(header: &str) -> Vec<(usize, String)> {
 
 #[test]
 fn slot_tables_match_registries() {
-    let counters: Vec<_> = CounterId::ALL.iter().map(|id| (id.slot(), id.name().to_owned())).collect();
+    let counters: Vec<_> = CounterId::ALL
+        .iter()
+        .map(|id| (id.slot(), id.name().to_owned()))
+        .collect();
     assert_eq!(slot_table("counter slot"), counters);
-    let gauges: Vec<_> = GaugeId::ALL.iter().map(|id| (id.slot(), id.name().to_owned())).collect();
+    let gauges: Vec<_> = GaugeId::ALL
+        .iter()
+        .map(|id| (id.slot(), id.name().to_owned()))
+        .collect();
     assert_eq!(slot_table("gauge slot"), gauges);
     let inst: Vec<_> = InstrumentGaugeId::ALL
         .iter()
