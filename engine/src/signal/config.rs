@@ -126,6 +126,7 @@ impl SignalConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -181,6 +181,7 @@ impl EwmaZScore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
 

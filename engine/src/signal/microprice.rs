@@ -34,6 +34,7 @@ pub fn microprice(bid: Level, ask: Level) -> Option<Microprice> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
 

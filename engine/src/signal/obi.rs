@@ -118,6 +118,7 @@ pub fn weighted_obi(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::units::{Lots, Ticks};

@@ -149,6 +149,7 @@ impl OfiTracker {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
 

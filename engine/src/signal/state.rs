@@ -235,6 +235,7 @@ impl SignalState {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::instrument::InstrumentId;
