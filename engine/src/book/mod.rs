@@ -1,96 +1,50 @@
-//! L2 order books keyed by integer price ticks.
+//! L2 order books keyed by integer price ticks: the fast [`L2Book`] for the tick path and the
+//! [`ReferenceBook`] it is tested and benchmarked against.
 //!
-//! PLACEHOLDER IMPLEMENTATION (BTreeMap) — the book helper replaces the internals of
-//! [`L2Book`] with the fast book; the public API below is the contract.
+//! # Design of [`L2Book`]
+//!
+//! Per side, a dense window of `window_ticks` quantity slots (default
+//! [`DEFAULT_WINDOW_TICKS`]) around the touch with a `u64` occupancy bitmap, plus a sorted
+//! overflow `Vec` for every level outside the window. Nothing is ever dropped: real Binance
+//! books carry levels hundreds of thousands of ticks from the touch (ETHUSDT bids at 200.00
+//! with the touch at 2681.62) and accumulate beyond the 1000-level snapshot.
+//!
+//! - A near-touch update is an array store plus a bit flip: O(1). Deleting the best level
+//!   finds the next one with `leading_zeros` over the bitmap, usually within one word.
+//! - Far updates binary-search the overflow and shift it (a `memmove` of at most a few
+//!   thousand 16-byte entries). They are a minority and never touch the window.
+//! - Best bid/ask: the top slot is cached, so `best` is O(1). Top-N walks the bitmap.
+//! - When the touch leaves the middle band of the window, the window is re-centred so the
+//!   touch sits three quarters up it (most levels lie on the deep side): O(levels), rare
+//!   (a move of 3072 ticks up or 10240 down with the default window), counted by
+//!   [`L2Book::recentres`].
+//! - Asks are stored under key `!price`, so both sides are the same best-is-highest ladder.
+//! - No allocation after warm-up: the overflow and re-centre buffers always have capacity for
+//!   the side's current level count, so they only grow when that count reaches a new high.
+//!   `engine/tests/book_alloc.rs` proves it with a counting allocator.
+//!
+//! The alternative, one sorted `Vec<Level>` per side with the best at the end, was measured
+//! on the real ETHUSDT USD-M recording (6586 diffs, 428 662 level updates, about 3100 levels
+//! per side; AMD EPYC, 2 shared vCPUs under load average 5, so ratios matter more than the
+//! absolute values): per level update, including best bid and ask after each diff, this book
+//! took 24 ns (15 ns with a 65536 window, 38 ns with 4096), the `BTreeMap` reference 85 ns,
+//! the sorted `Vec` 109 ns (far inserts `memmove` the side). A top-10 sum is 30 ns here, 97 ns
+//! for the reference and 4 ns for the sorted `Vec` (a contiguous slice): the window trades
+//! that for 4x cheaper updates, which outnumber top-N reads about 30 to 1 in this feed.
 
-use crate::units::{Level, Lots, Side, Ticks};
-use std::collections::BTreeMap;
+//! # Input handling
+//!
+//! Every `i64` price is valid (negative, zero, extremes are just far levels). A zero quantity
+//! deletes (a no-op when absent). A negative quantity is refused and counted
+//! ([`L2Book::rejected_updates`], or the error from [`L2Book::try_set`]); the book is
+//! unchanged. Nothing panics.
 
-/// An aggregated price-level book for one instrument. Keeps every level it is given.
-#[derive(Debug, Default, Clone)]
-pub struct L2Book {
-    sides: [BTreeMap<i64, i64>; 2],
-}
+mod l2;
+mod ladder;
+pub mod reference;
 
-impl L2Book {
-    /// An empty book.
-    pub fn new() -> L2Book {
-        L2Book::default()
-    }
+#[cfg(test)]
+mod equivalence_tests;
 
-    /// Removes every level (keeps allocated capacity).
-    pub fn clear(&mut self) {
-        self.sides[0].clear();
-        self.sides[1].clear();
-    }
-
-    /// Sets the quantity at a price; `qty == 0` deletes the level.
-    pub fn set(&mut self, side: Side, price: Ticks, qty: Lots) {
-        let map = &mut self.sides[side.index()];
-        if qty.is_zero() {
-            map.remove(&price.0);
-        } else {
-            map.insert(price.0, qty.0);
-        }
-    }
-
-    /// Best (highest) bid.
-    pub fn best_bid(&self) -> Option<Level> {
-        self.sides[0].iter().next_back().map(|(&p, &q)| Level::new(p, q))
-    }
-
-    /// Best (lowest) ask.
-    pub fn best_ask(&self) -> Option<Level> {
-        self.sides[1].iter().next().map(|(&p, &q)| Level::new(p, q))
-    }
-
-    /// Best level of `side`.
-    pub fn best(&self, side: Side) -> Option<Level> {
-        match side {
-            Side::Bid => self.best_bid(),
-            Side::Ask => self.best_ask(),
-        }
-    }
-
-    /// Quantity resting at `price` on `side` (zero if no level).
-    pub fn qty_at(&self, side: Side, price: Ticks) -> Lots {
-        Lots(self.sides[side.index()].get(&price.0).copied().unwrap_or(0))
-    }
-
-    /// True when best bid >= best ask.
-    pub fn is_crossed(&self) -> bool {
-        matches!((self.best_bid(), self.best_ask()), (Some(b), Some(a)) if b.price >= a.price)
-    }
-
-    /// Number of levels on `side`.
-    pub fn len(&self, side: Side) -> usize {
-        self.sides[side.index()].len()
-    }
-
-    /// True when both sides are empty.
-    pub fn is_empty(&self) -> bool {
-        self.sides[0].is_empty() && self.sides[1].is_empty()
-    }
-
-    /// Calls `f` with up to `n` levels of `side`, best first; stops early when `f` returns false.
-    pub fn for_each_level(&self, side: Side, n: usize, mut f: impl FnMut(Level) -> bool) {
-        let map = &self.sides[side.index()];
-        let mut visit = |(&p, &q): (&i64, &i64)| f(Level::new(p, q));
-        match side {
-            Side::Bid => {
-                for lv in map.iter().rev().take(n) {
-                    if !visit(lv) {
-                        break;
-                    }
-                }
-            }
-            Side::Ask => {
-                for lv in map.iter().take(n) {
-                    if !visit(lv) {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
+pub use l2::{BookError, DEFAULT_WINDOW_TICKS, L2Book, Levels};
+pub use reference::ReferenceBook;
