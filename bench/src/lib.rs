@@ -1,1 +1,4 @@
-//! obi-bench.
+//! obi-bench: benchmarks, synthetic venue data and (later) the venue simulator.
+#![forbid(unsafe_code)]
+
+pub mod synth;
