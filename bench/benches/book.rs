@@ -28,7 +28,11 @@ fn load() -> Option<Diffs> {
         qty: Scale::unit(3),
     });
     let mut parser = BinanceParser::new();
-    let mut out = Diffs { snapshot: (Vec::new(), Vec::new()), diffs: Vec::new(), levels: 0 };
+    let mut out = Diffs {
+        snapshot: (Vec::new(), Vec::new()),
+        diffs: Vec::new(),
+        levels: 0,
+    };
     let mut snapshot_id = None;
     for (_, f) in frames {
         let mut f = f;
@@ -37,11 +41,11 @@ fn load() -> Option<Diffs> {
                 out.snapshot = (s.bids.to_vec(), s.asks.to_vec());
                 snapshot_id = Some(s.last_update_id);
             }
-            Ok(Parsed::Event(MarketEvent::Depth(d))) => {
-                if snapshot_id.is_some_and(|id| d.final_update_id >= id) {
-                    out.levels += (d.bids.len() + d.asks.len()) as u64;
-                    out.diffs.push((d.bids.to_vec(), d.asks.to_vec()));
-                }
+            Ok(Parsed::Event(MarketEvent::Depth(d)))
+                if snapshot_id.is_some_and(|id| d.final_update_id >= id) =>
+            {
+                out.levels += (d.bids.len() + d.asks.len()) as u64;
+                out.diffs.push((d.bids.to_vec(), d.asks.to_vec()));
             }
             _ => {}
         }
@@ -76,13 +80,19 @@ macro_rules! replay_into {
 
 fn bench_book(c: &mut Criterion) {
     let Some(d) = load() else { return };
-    eprintln!("{} diffs, {} level updates after the snapshot", d.diffs.len(), d.levels);
+    eprintln!(
+        "{} diffs, {} level updates after the snapshot",
+        d.diffs.len(),
+        d.levels
+    );
     let mut group = c.benchmark_group("book_real_diffs");
     group.throughput(Throughput::Elements(d.levels));
     let mut fast = L2Book::new();
     group.bench_function("obi_l2book", |b| b.iter(|| replay_into!(&mut fast, d)));
     let mut reference = ReferenceBook::new();
-    group.bench_function("btreemap_reference", |b| b.iter(|| replay_into!(&mut reference, d)));
+    group.bench_function("btreemap_reference", |b| {
+        b.iter(|| replay_into!(&mut reference, d))
+    });
     group.finish();
 
     // Top-N reads for the OBI signal.

@@ -68,14 +68,22 @@ struct TradeWire<'a> {
 }
 
 /// serde_json reference: same events (levels as integer ticks/lots into reused vectors).
-fn serde_parse(kind: Kind, frame: &[u8], spec: &InstrumentSpec, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> u64 {
+fn serde_parse(
+    kind: Kind,
+    frame: &[u8],
+    spec: &InstrumentSpec,
+    bids: &mut Vec<Level>,
+    asks: &mut Vec<Level>,
+) -> u64 {
     let conv = |p: &str, q: &str| Level {
         price: Ticks(spec.price.steps(p.as_bytes()).unwrap_or(0)),
         qty: Lots(spec.qty.steps(q.as_bytes()).unwrap_or(0)),
     };
     match kind {
         Kind::Depth | Kind::DepthLarge => {
-            let Ok(env) = serde_json::from_slice::<Envelope<DepthWire<'_>>>(frame) else { return 0 };
+            let Ok(env) = serde_json::from_slice::<Envelope<DepthWire<'_>>>(frame) else {
+                return 0;
+            };
             bids.clear();
             asks.clear();
             bids.extend(env.data.b.iter().map(|[p, q]| conv(p, q)));
@@ -83,13 +91,17 @@ fn serde_parse(kind: Kind, frame: &[u8], spec: &InstrumentSpec, bids: &mut Vec<L
             env.data.u
         }
         Kind::Ticker => {
-            let Ok(env) = serde_json::from_slice::<Envelope<TickerWire<'_>>>(frame) else { return 0 };
+            let Ok(env) = serde_json::from_slice::<Envelope<TickerWire<'_>>>(frame) else {
+                return 0;
+            };
             let l = conv(env.data.b, env.data.B);
             black_box(conv(env.data.a, env.data.A));
             env.data.u ^ l.price.0 as u64
         }
         Kind::Trade => {
-            let Ok(env) = serde_json::from_slice::<Envelope<TradeWire<'_>>>(frame) else { return 0 };
+            let Ok(env) = serde_json::from_slice::<Envelope<TradeWire<'_>>>(frame) else {
+                return 0;
+            };
             env.data.t ^ conv(env.data.p, env.data.q).qty.0 as u64
         }
     }
@@ -104,7 +116,9 @@ enum Kind {
 }
 
 fn bench_parse(c: &mut Criterion) {
-    let Some(frames) = common::usdm_frames() else { return };
+    let Some(frames) = common::usdm_frames() else {
+        return;
+    };
     let insts = instruments();
     let spec = *insts.get(InstrumentId(0));
     let mut groups: Vec<(Kind, Vec<Vec<u8>>)> = vec![
@@ -117,7 +131,11 @@ fn bench_parse(c: &mut Criterion) {
         let text = String::from_utf8_lossy(f);
         let kind = if text.contains("@depth") {
             // Compact diffs are the common case; many-level ones (> 20 levels) are apart.
-            if f.iter().filter(|&&b| b == b'[').count() > 22 { 1 } else { 0 }
+            if f.iter().filter(|&&b| b == b'[').count() > 22 {
+                1
+            } else {
+                0
+            }
         } else if text.contains("@bookTicker") {
             2
         } else if text.contains("@trade") {
@@ -138,30 +156,42 @@ fn bench_parse(c: &mut Criterion) {
         group.throughput(Throughput::Elements(set.len() as u64));
         let mut parser = BinanceParser::new();
         let mut buf = Vec::with_capacity(1 << 16);
-        group.bench_with_input(BenchmarkId::new("obi_simd_tape", format!("{kind:?}")), set, |b, set| {
-            b.iter(|| {
-                let mut acc = 0u64;
-                for f in set {
-                    buf.clear();
-                    buf.extend_from_slice(f);
-                    if let Ok(Parsed::Event(e)) = parser.parse(&mut buf, &insts, None) {
-                        acc = acc.wrapping_add(e.instrument().0 as u64 + 1);
+        group.bench_with_input(
+            BenchmarkId::new("obi_simd_tape", format!("{kind:?}")),
+            set,
+            |b, set| {
+                b.iter(|| {
+                    let mut acc = 0u64;
+                    for f in set {
+                        buf.clear();
+                        buf.extend_from_slice(f);
+                        if let Ok(Parsed::Event(e)) = parser.parse(&mut buf, &insts, None) {
+                            acc = acc.wrapping_add(e.instrument().0 as u64 + 1);
+                        }
                     }
-                }
-                black_box(acc)
-            })
-        });
+                    black_box(acc)
+                })
+            },
+        );
         let (mut bids, mut asks) = (Vec::with_capacity(1024), Vec::with_capacity(1024));
-        group.bench_with_input(BenchmarkId::new("serde_json_reference", format!("{kind:?}")), set, |b, set| {
-            b.iter(|| {
-                let mut acc = 0u64;
-                for f in set {
-                    acc = acc.wrapping_add(serde_parse(*kind, f, &spec, &mut bids, &mut asks));
-                }
-                black_box(acc)
-            })
-        });
-        eprintln!("{kind:?}: {} frames, {} bytes avg", set.len(), bytes / set.len());
+        group.bench_with_input(
+            BenchmarkId::new("serde_json_reference", format!("{kind:?}")),
+            set,
+            |b, set| {
+                b.iter(|| {
+                    let mut acc = 0u64;
+                    for f in set {
+                        acc = acc.wrapping_add(serde_parse(*kind, f, &spec, &mut bids, &mut asks));
+                    }
+                    black_box(acc)
+                })
+            },
+        );
+        eprintln!(
+            "{kind:?}: {} frames, {} bytes avg",
+            set.len(),
+            bytes / set.len()
+        );
     }
     group.finish();
 }

@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(parse_scaled(b"1.2.3", 2), Err(DecimalError::InvalidChar));
         assert_eq!(parse_scaled(b"1e5", 2), Err(DecimalError::InvalidChar));
         assert_eq!(parse_scaled(b"1.234", 2), Err(DecimalError::TooPrecise));
-        assert_eq!(parse_scaled(b"99999999999999999999", 0), Err(DecimalError::Overflow));
+        assert_eq!(
+            parse_scaled(b"99999999999999999999", 0),
+            Err(DecimalError::Overflow)
+        );
         assert_eq!(parse_scaled(b"9999999999", 18), Err(DecimalError::Overflow));
     }
 

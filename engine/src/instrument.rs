@@ -61,7 +61,10 @@ pub struct Scale {
 impl Scale {
     /// The grid whose step is exactly `10^-decimals` (one unit per step).
     pub const fn unit(decimals: u8) -> Scale {
-        Scale { decimals, step_units: 1 }
+        Scale {
+            decimals,
+            step_units: 1,
+        }
     }
 
     /// The grid whose step is the decimal text `step` (for example `"0.01"`).
@@ -75,7 +78,10 @@ impl Scale {
         if step_units <= 0 {
             return Err(ScaleError::NotPositive);
         }
-        Ok(Scale { decimals, step_units })
+        Ok(Scale {
+            decimals,
+            step_units,
+        })
     }
 
     /// Parses decimal text into whole steps.
@@ -93,7 +99,11 @@ impl Scale {
 
     /// Writes `steps` back as plain decimal text.
     pub fn write(&self, out: &mut impl fmt::Write, steps: i64) -> fmt::Result {
-        decimal::write_scaled(out, i128::from(steps) * i128::from(self.step_units), self.decimals)
+        decimal::write_scaled(
+            out,
+            i128::from(steps) * i128::from(self.step_units),
+            self.decimals,
+        )
     }
 
     /// The step as an `f64` (for reports and signal math only).
@@ -140,7 +150,10 @@ impl Symbol {
             }
             *dst = b.to_ascii_uppercase();
         }
-        Some(Symbol { len: raw.len() as u8, bytes })
+        Some(Symbol {
+            len: raw.len() as u8,
+            bytes,
+        })
     }
 
     /// The symbol text, upper case.
@@ -243,7 +256,10 @@ impl Instruments {
 
     /// All instruments with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (InstrumentId, &InstrumentSpec)> {
-        self.specs.iter().enumerate().map(|(i, s)| (InstrumentId(i as u16), s))
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (InstrumentId(i as u16), s))
     }
 }
 
@@ -254,7 +270,13 @@ mod tests {
     #[test]
     fn step_scales() {
         let tick = Scale::from_step_text("0.01000000").unwrap();
-        assert_eq!(tick, Scale { decimals: 2, step_units: 1 });
+        assert_eq!(
+            tick,
+            Scale {
+                decimals: 2,
+                step_units: 1
+            }
+        );
         assert_eq!(tick.steps(b"2683.80000000"), Ok(268_380));
         let odd = Scale::from_step_text("0.05").unwrap();
         assert_eq!(odd.steps(b"1.15"), Ok(23));

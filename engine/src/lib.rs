@@ -9,13 +9,16 @@
 #![deny(unsafe_code)]
 
 pub mod book;
+pub mod config;
 pub mod decimal;
 pub mod feed;
 pub mod instrument;
 pub mod order;
 pub mod paper;
 pub mod portfolio;
+pub mod replay;
 pub mod risk;
+pub mod runtime;
 pub mod signal;
 pub mod strategy;
 pub mod units;

@@ -102,6 +102,9 @@ impl Level {
     /// A level at `price_ticks` with `qty_lots`.
     #[inline]
     pub const fn new(price_ticks: i64, qty_lots: i64) -> Level {
-        Level { price: Ticks(price_ticks), qty: Lots(qty_lots) }
+        Level {
+            price: Ticks(price_ticks),
+            qty: Lots(qty_lots),
+        }
     }
 }

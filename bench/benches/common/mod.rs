@@ -9,11 +9,16 @@ use std::path::PathBuf;
 pub fn shared_data() -> Option<PathBuf> {
     let dir = std::env::var_os("OBI_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))
+        });
     if dir.join("README.md").exists() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED benchmark: ../shared/data not found at {}", dir.display());
+        eprintln!(
+            "SKIPPED benchmark: ../shared/data not found at {}",
+            dir.display()
+        );
         None
     }
 }
@@ -21,7 +26,8 @@ pub fn shared_data() -> Option<PathBuf> {
 /// `(local_ns, json)` of every line of the USD-M ETHUSDT recording.
 pub fn usdm_frames() -> Option<Vec<(u64, Vec<u8>)>> {
     let data = shared_data()?;
-    let file = std::fs::File::open(data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz")).ok()?;
+    let file =
+        std::fs::File::open(data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz")).ok()?;
     let reader = BufReader::new(flate2::read::MultiGzDecoder::new(file));
     Some(
         reader

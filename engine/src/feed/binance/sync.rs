@@ -171,7 +171,10 @@ impl BookSync {
     ) -> SnapshotOutcome {
         if matches!(self.state, SyncState::Synced { .. }) {
             // An in-sequence book is exact; an older snapshot would only rewind it.
-            return SnapshotOutcome { ignored: true, ..SnapshotOutcome::default() };
+            return SnapshotOutcome {
+                ignored: true,
+                ..SnapshotOutcome::default()
+            };
         }
         book.clear();
         for l in snapshot.bids {
@@ -180,7 +183,9 @@ impl BookSync {
         for l in snapshot.asks {
             book.set(Side::Ask, l.price, l.qty);
         }
-        self.state = SyncState::AwaitingFirstDiff { snapshot_id: snapshot.last_update_id };
+        self.state = SyncState::AwaitingFirstDiff {
+            snapshot_id: snapshot.last_update_id,
+        };
         let mut outcome = SnapshotOutcome::default();
         let pending = std::mem::take(&mut self.buffered);
         let levels = std::mem::take(&mut self.buffered_levels);
@@ -228,7 +233,11 @@ impl BookSync {
         on_applied: &mut impl FnMut(&L2Book, u64),
     ) -> DiffAction {
         // Spot: the snapshot covers ids up to lastUpdateId, so the next needed id is +1.
-        let needed = if self.futures { snapshot_id } else { snapshot_id + 1 };
+        let needed = if self.futures {
+            snapshot_id
+        } else {
+            snapshot_id + 1
+        };
         let older = if self.futures {
             diff.final_update_id < snapshot_id
         } else {
@@ -262,7 +271,9 @@ impl BookSync {
             self.invalidate(book);
             return DiffAction::Crossed;
         }
-        self.state = SyncState::Synced { last_final_id: diff.final_update_id };
+        self.state = SyncState::Synced {
+            last_final_id: diff.final_update_id,
+        };
         on_applied(book, diff.final_update_id);
         DiffAction::Applied
     }
@@ -315,7 +326,12 @@ mod tests {
     fn snapshot(id: u64) -> DepthSnapshot<'static> {
         const BIDS: [Level; 1] = [Level::new(100, 1)];
         const ASKS: [Level; 1] = [Level::new(101, 1)];
-        DepthSnapshot { instrument: InstrumentId(0), last_update_id: id, bids: &BIDS, asks: &ASKS }
+        DepthSnapshot {
+            instrument: InstrumentId(0),
+            last_update_id: id,
+            bids: &BIDS,
+            asks: &ASKS,
+        }
     }
 
     fn noop() -> impl FnMut(&L2Book, u64) {
@@ -327,14 +343,33 @@ mod tests {
         let mut s = BookSync::new(InstrumentId(0), Market::Spot);
         let mut book = L2Book::new();
         let lv = [Level::new(99, 5)];
-        assert_eq!(s.on_diff(&diff(5, 9, None, &lv), &mut book, &mut noop()), DiffAction::Buffered);
-        assert_eq!(s.on_diff(&diff(10, 12, None, &lv), &mut book, &mut noop()), DiffAction::Buffered);
+        assert_eq!(
+            s.on_diff(&diff(5, 9, None, &lv), &mut book, &mut noop()),
+            DiffAction::Buffered
+        );
+        assert_eq!(
+            s.on_diff(&diff(10, 12, None, &lv), &mut book, &mut noop()),
+            DiffAction::Buffered
+        );
         // Real spot data: first applicable diff has U == lastUpdateId + 1.
         let out = s.on_snapshot(&snapshot(9), &mut book, &mut noop());
-        assert_eq!(out, SnapshotOutcome { applied: 1, stale: 1, ..SnapshotOutcome::default() });
+        assert_eq!(
+            out,
+            SnapshotOutcome {
+                applied: 1,
+                stale: 1,
+                ..SnapshotOutcome::default()
+            }
+        );
         assert_eq!(s.state(), SyncState::Synced { last_final_id: 12 });
-        assert_eq!(s.on_diff(&diff(13, 13, None, &lv), &mut book, &mut noop()), DiffAction::Applied);
-        assert_eq!(s.on_diff(&diff(15, 16, None, &lv), &mut book, &mut noop()), DiffAction::Gap);
+        assert_eq!(
+            s.on_diff(&diff(13, 13, None, &lv), &mut book, &mut noop()),
+            DiffAction::Applied
+        );
+        assert_eq!(
+            s.on_diff(&diff(15, 16, None, &lv), &mut book, &mut noop()),
+            DiffAction::Gap
+        );
         assert!(!s.is_valid());
         assert!(book.is_empty());
     }
@@ -345,11 +380,23 @@ mod tests {
         let mut book = L2Book::new();
         let lv = [Level::new(99, 5)];
         s.on_snapshot(&snapshot(100), &mut book, &mut noop());
-        assert_eq!(s.on_diff(&diff(90, 99, Some(80), &lv), &mut book, &mut noop()), DiffAction::Stale);
-        assert_eq!(s.on_diff(&diff(95, 105, Some(94), &lv), &mut book, &mut noop()), DiffAction::Applied);
+        assert_eq!(
+            s.on_diff(&diff(90, 99, Some(80), &lv), &mut book, &mut noop()),
+            DiffAction::Stale
+        );
+        assert_eq!(
+            s.on_diff(&diff(95, 105, Some(94), &lv), &mut book, &mut noop()),
+            DiffAction::Applied
+        );
         // Futures ids are not contiguous: only pu matters.
-        assert_eq!(s.on_diff(&diff(110, 120, Some(105), &lv), &mut book, &mut noop()), DiffAction::Applied);
-        assert_eq!(s.on_diff(&diff(130, 140, Some(125), &lv), &mut book, &mut noop()), DiffAction::Gap);
+        assert_eq!(
+            s.on_diff(&diff(110, 120, Some(105), &lv), &mut book, &mut noop()),
+            DiffAction::Applied
+        );
+        assert_eq!(
+            s.on_diff(&diff(130, 140, Some(125), &lv), &mut book, &mut noop()),
+            DiffAction::Gap
+        );
     }
 
     #[test]
@@ -374,7 +421,10 @@ mod tests {
         let mut book = L2Book::new();
         s.on_snapshot(&snapshot(10), &mut book, &mut noop());
         let crossing = [Level::new(105, 1)];
-        assert_eq!(s.on_diff(&diff(11, 11, None, &crossing), &mut book, &mut noop()), DiffAction::Crossed);
+        assert_eq!(
+            s.on_diff(&diff(11, 11, None, &crossing), &mut book, &mut noop()),
+            DiffAction::Crossed
+        );
         assert!(!s.is_valid());
     }
 }

@@ -314,12 +314,20 @@ fn interpret(
             instrument,
             update_id: req_u64(nodes, f.u, "u")?,
             bid: Level {
-                price: spec.ticks(req_str(nodes, f.b, "b")?).map_err(|e| ParseError::Decimal("b", e))?,
-                qty: spec.lots(req_str(nodes, f.big_b, "B")?).map_err(|e| ParseError::Decimal("B", e))?,
+                price: spec
+                    .ticks(req_str(nodes, f.b, "b")?)
+                    .map_err(|e| ParseError::Decimal("b", e))?,
+                qty: spec
+                    .lots(req_str(nodes, f.big_b, "B")?)
+                    .map_err(|e| ParseError::Decimal("B", e))?,
             },
             ask: Level {
-                price: spec.ticks(req_str(nodes, f.a, "a")?).map_err(|e| ParseError::Decimal("a", e))?,
-                qty: spec.lots(req_str(nodes, f.big_a, "A")?).map_err(|e| ParseError::Decimal("A", e))?,
+                price: spec
+                    .ticks(req_str(nodes, f.a, "a")?)
+                    .map_err(|e| ParseError::Decimal("a", e))?,
+                qty: spec
+                    .lots(req_str(nodes, f.big_a, "A")?)
+                    .map_err(|e| ParseError::Decimal("A", e))?,
             },
             event_time_ms: opt_i64(nodes, f.big_e, "E")?,
         })),
@@ -336,8 +344,12 @@ fn interpret(
                 trade_time_ms: opt_i64(nodes, f.big_t, "T")?
                     .or(opt_i64(nodes, f.big_e, "E")?)
                     .ok_or(ParseError::Missing("T"))?,
-                price: spec.ticks(req_str(nodes, f.p, "p")?).map_err(|e| ParseError::Decimal("p", e))?,
-                qty: spec.lots(req_str(nodes, f.q, "q")?).map_err(|e| ParseError::Decimal("q", e))?,
+                price: spec
+                    .ticks(req_str(nodes, f.p, "p")?)
+                    .map_err(|e| ParseError::Decimal("p", e))?,
+                qty: spec
+                    .lots(req_str(nodes, f.q, "q")?)
+                    .map_err(|e| ParseError::Decimal("q", e))?,
                 aggressor: if buyer_is_maker { Side::Ask } else { Side::Bid },
             }))
         }
@@ -365,7 +377,9 @@ fn opt_i64(nodes: &[Node<'_>], at: usize, field: &'static str) -> Result<Option<
     if at == 0 {
         return Ok(None);
     }
-    as_i64(nodes, at).map(Some).ok_or(ParseError::WrongType(field))
+    as_i64(nodes, at)
+        .map(Some)
+        .ok_or(ParseError::WrongType(field))
 }
 
 #[inline]
@@ -373,7 +387,9 @@ fn req_str<'i>(nodes: &[Node<'i>], at: usize, field: &'static str) -> Result<&'i
     if at == 0 {
         return Err(ParseError::Missing(field));
     }
-    as_str(nodes, at).map(str::as_bytes).ok_or(ParseError::WrongType(field))
+    as_str(nodes, at)
+        .map(str::as_bytes)
+        .ok_or(ParseError::WrongType(field))
 }
 
 /// Reads `[["price","qty"], ...]` at `at` into `out` (cleared first).
@@ -397,8 +413,12 @@ fn read_levels(
         let price = as_str(nodes, i + 1).ok_or(ParseError::WrongType(field))?;
         let qty = as_str(nodes, i + 2).ok_or(ParseError::WrongType(field))?;
         let level = Level {
-            price: spec.ticks(price.as_bytes()).map_err(|e| ParseError::Decimal(field, e))?,
-            qty: spec.lots(qty.as_bytes()).map_err(|e| ParseError::Decimal(field, e))?,
+            price: spec
+                .ticks(price.as_bytes())
+                .map_err(|e| ParseError::Decimal(field, e))?,
+            qty: spec
+                .lots(qty.as_bytes())
+                .map_err(|e| ParseError::Decimal(field, e))?,
         };
         if level.price.0 <= 0 || level.qty.0 < 0 {
             return Err(ParseError::OutOfRange(field));

@@ -1,0 +1,190 @@
+//! Publishing the core thread's counters and gauges to the shared-memory stats file.
+//!
+//! Called from the core thread's loop, but only every `publish_interval_ms` of wall time
+//! (checked every [`CHECK_EVERY_FRAMES`] frames), so the per-frame cost is one compare. The
+//! publish itself is a handful of relaxed stores under the seqlock: no allocation, no
+//! syscall. The same call polls the control word and acts on a kill request.
+
+use super::tick::{TickObserver, TickPath};
+use crate::config::Config;
+use crate::units::Side;
+use obi_shm::{CounterId, GaugeId, InstrumentGaugeId, ShmError, StatsWriter, WriterInfo};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Frames between wall-clock checks.
+pub const CHECK_EVERY_FRAMES: u64 = 256;
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The engine's side of the stats file.
+#[derive(Debug)]
+pub struct ShmPublisher {
+    writer: StatsWriter,
+    interval_ns: u64,
+    next_publish_ns: u64,
+    next_check_frame: u64,
+    last_frames: u64,
+    last_publish_ns: u64,
+}
+
+impl ShmPublisher {
+    /// Creates (or replaces) the stats file named in the config.
+    pub fn create(config: &Config) -> Result<ShmPublisher, ShmError> {
+        let symbols: Vec<String> = config
+            .instruments
+            .iter()
+            .map(|(_, s)| s.symbol.to_string())
+            .collect();
+        let refs: Vec<&str> = symbols.iter().map(String::as_str).collect();
+        let now = unix_ns();
+        let info = WriterInfo {
+            pid: std::process::id(),
+            start_unix_ns: now,
+            instruments: &refs,
+        };
+        let writer = StatsWriter::create(&config.engine.shm_path, &info)?;
+        Ok(ShmPublisher {
+            writer,
+            interval_ns: config.engine.publish_interval_ms.saturating_mul(1_000_000),
+            next_publish_ns: 0,
+            next_check_frame: 0,
+            last_frames: 0,
+            last_publish_ns: now,
+        })
+    }
+
+    /// Publishes if the interval has passed; cheap to call after every frame.
+    #[inline]
+    pub fn maybe_publish<O: TickObserver>(&mut self, tick: &mut TickPath<O>) {
+        if tick.counters.frames < self.next_check_frame {
+            return;
+        }
+        self.next_check_frame = tick.counters.frames + CHECK_EVERY_FRAMES;
+        let now = unix_ns();
+        if now >= self.next_publish_ns {
+            self.next_publish_ns = now + self.interval_ns;
+            self.poll_control(tick);
+            self.publish_at(tick, now);
+        }
+    }
+
+    /// Publishes now.
+    pub fn publish<O: TickObserver>(&mut self, tick: &TickPath<O>) {
+        self.publish_at(tick, unix_ns());
+    }
+
+    /// Acts on control requests from the agent: a kill halts trading and is acknowledged.
+    fn poll_control<O: TickObserver>(&mut self, tick: &mut TickPath<O>) {
+        let requests = self.writer.poll_control();
+        if let Some(seq) = requests.kill_seq {
+            tick.halt(tick.last_ts_ns());
+            self.writer.ack_kill(seq);
+            self.writer
+                .add_counter(CounterId::KillRequestsAckedTotal, 1);
+        }
+    }
+
+    fn publish_at<O: TickObserver>(&mut self, tick: &TickPath<O>, now_ns: u64) {
+        let c = &tick.counters;
+        let w = &mut self.writer;
+        for (id, value) in [
+            (CounterId::FramesTotal, c.frames),
+            (CounterId::BytesTotal, c.bytes),
+            (CounterId::ParseErrorsTotal, c.parse_errors),
+            (CounterId::UnknownEventsTotal, c.unknown_events),
+            (CounterId::DiffsAppliedTotal, c.diffs_applied),
+            (CounterId::DiffsBufferedTotal, c.diffs_buffered),
+            (CounterId::DiffsStaleTotal, c.diffs_stale),
+            (CounterId::GapsTotal, c.gaps),
+            (CounterId::ResyncsTotal, c.resyncs),
+            (CounterId::CrossedTotal, c.crossed),
+            (CounterId::SnapshotsTotal, c.snapshots),
+            (CounterId::TickersTotal, c.tickers),
+            (CounterId::TradesTotal, c.trades),
+            (CounterId::BookEventsTotal, c.book_events),
+            (CounterId::IntentsTotal, c.intents),
+            (CounterId::IntentsRiskRejectedTotal, c.intents_risk_rejected),
+            (CounterId::IntentRingFullTotal, c.intent_ring_full),
+            (CounterId::ReportsTotal, c.reports),
+            (CounterId::OrdersPlacedTotal, c.orders_accepted),
+            (CounterId::OrdersCanceledTotal, c.orders_canceled),
+            (CounterId::OrdersRejectedTotal, c.orders_rejected),
+            (CounterId::FillsTotal, c.fills),
+        ] {
+            w.set_counter(id, value);
+        }
+        let lat = tick.intent_latency.percentiles();
+        let elapsed_ns = now_ns.saturating_sub(self.last_publish_ns).max(1);
+        let fps = (c.frames - self.last_frames) as u128 * 1_000_000_000 / u128::from(elapsed_ns);
+        self.last_frames = c.frames;
+        self.last_publish_ns = now_ns;
+        let money = tick.money_micros();
+        w.publish(|g| {
+            g.set(GaugeId::LatencyP50Ns, lat.p50 as i64);
+            g.set(GaugeId::LatencyP90Ns, lat.p90 as i64);
+            g.set(GaugeId::LatencyP99Ns, lat.p99 as i64);
+            g.set(GaugeId::LatencyP999Ns, lat.p999 as i64);
+            g.set(GaugeId::LatencyMaxNs, lat.max as i64);
+            g.set(GaugeId::RealizedPnlQuoteMicros, money.realized);
+            g.set(GaugeId::UnrealizedPnlQuoteMicros, money.unrealized);
+            g.set(GaugeId::EquityQuoteMicros, money.equity);
+            g.set(GaugeId::DrawdownQuoteMicros, money.drawdown);
+            g.set(GaugeId::MaxDrawdownQuoteMicros, money.max_drawdown);
+            g.set(GaugeId::KillState, i64::from(tick.is_halted()));
+            g.set(
+                GaugeId::FramesPerSec,
+                i64::try_from(fps).unwrap_or(i64::MAX),
+            );
+            g.set(GaugeId::LastPublishUnixNs, now_ns as i64);
+            for (i, ib) in tick.books().iter().enumerate() {
+                let id = crate::instrument::InstrumentId(i as u16);
+                let bid = ib.book.best_bid();
+                let ask = ib.book.best_ask();
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::BookValid,
+                    i64::from(ib.sync.is_valid()),
+                );
+                g.set_instrument(i, InstrumentGaugeId::PositionLots, tick.position_lots(id));
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::BestBidTicks,
+                    bid.map_or(0, |l| l.price.0),
+                );
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::BestAskTicks,
+                    ask.map_or(0, |l| l.price.0),
+                );
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::BidLevels,
+                    ib.book.len(Side::Bid) as i64,
+                );
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::AskLevels,
+                    ib.book.len(Side::Ask) as i64,
+                );
+                g.set_instrument(i, InstrumentGaugeId::LastExchangeEventMs, ib.last_event_ms);
+                g.set_instrument(
+                    i,
+                    InstrumentGaugeId::LastReceiptUnixNs,
+                    ib.last_receipt_ns as i64,
+                );
+                let lag_ms = if ib.last_event_ms > 0 {
+                    (ib.last_receipt_ns / 1_000_000) as i64 - ib.last_event_ms
+                } else {
+                    0
+                };
+                g.set_instrument(i, InstrumentGaugeId::FeedLagMs, lag_ms);
+                g.set_instrument(i, InstrumentGaugeId::ObiPpm, ib.last_obi_ppm);
+            }
+        });
+        w.heartbeat(now_ns);
+    }
+}

@@ -1,0 +1,71 @@
+//! Shared helpers for integration tests: locating `../shared/data`.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The recorded-data folder, or `None` (with a clear SKIPPED line) when it is absent.
+///
+/// `OBI_SHARED_DATA` overrides the location; `OBI_REQUIRE_DATA=1` (set by CI) turns a
+/// missing folder into a failure instead of a skip.
+pub fn shared_data(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("OBI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))
+        });
+    if dir.join("README.md").exists() {
+        return Some(dir);
+    }
+    if std::env::var("OBI_REQUIRE_DATA").is_ok_and(|v| v == "1") {
+        panic!(
+            "{test}: ../shared/data not found at {} and OBI_REQUIRE_DATA=1",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED {test}: ../shared/data not found at {}",
+        dir.display()
+    );
+    None
+}
+
+/// A fresh scratch directory under the target dir.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Every Binance recording in the data folder, as replay arguments.
+pub fn binance_recordings(data: &std::path::Path) -> Vec<(&'static str, PathBuf)> {
+    vec![
+        (
+            "cryptofeed BINANCE (spot)",
+            data.join("cryptofeed-sample/BINANCE.ws.1.0"),
+        ),
+        (
+            "cryptofeed BINANCE_US (spot)",
+            data.join("cryptofeed-sample/BINANCE_US.ws.1.0"),
+        ),
+        (
+            "cryptofeed BINANCE_FUTURES (usdm)",
+            data.join("cryptofeed-sample/BINANCE_FUTURES.ws.1.0"),
+        ),
+        (
+            "cryptofeed BINANCE_DELIVERY (coinm)",
+            data.join("cryptofeed-sample/BINANCE_DELIVERY.ws.1.0"),
+        ),
+        (
+            "hftbacktest spot ETHUSDT",
+            data.join("hftbacktest-sample/spot/ethusdt_20240808.gz"),
+        ),
+        (
+            "hftbacktest usdm ETHUSDT",
+            data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz"),
+        ),
+    ]
+}
+
+pub mod recording;
