@@ -55,6 +55,9 @@ pub const fn pow10(n: u8) -> i64 {
 }
 
 /// Parses decimal text into `value * 10^decimals`.
+///
+/// Fast path: up to 18 digits accumulate in a `u64` without overflow checks (18 decimal
+/// digits always fit); longer inputs take the checked path.
 #[inline]
 pub fn parse_scaled(text: &[u8], decimals: u8) -> Result<i64, DecimalError> {
     debug_assert!(decimals <= MAX_DECIMALS);
@@ -62,17 +65,61 @@ pub fn parse_scaled(text: &[u8], decimals: u8) -> Result<i64, DecimalError> {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    if digits.is_empty() {
+    let len = digits.len();
+    let mut acc: u64 = 0;
+    let mut i = 0;
+    while i < len {
+        let d = digits[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let int_digits = i;
+    let mut frac_seen = 0usize;
+    let mut frac_used: u8 = 0;
+    if i < len && digits[i] == b'.' {
+        i += 1;
+        while i < len {
+            let d = digits[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if frac_used < decimals {
+                acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+                frac_used += 1;
+            } else if d != 0 {
+                return Err(DecimalError::TooPrecise);
+            }
+            frac_seen += 1;
+            i += 1;
+        }
+    }
+    if i != len {
+        return Err(DecimalError::InvalidChar);
+    }
+    if int_digits + frac_seen == 0 {
         return Err(DecimalError::Empty);
     }
+    if int_digits + usize::from(frac_used) > 18 {
+        return parse_scaled_checked(digits, decimals).map(|v| if negative { -v } else { v });
+    }
+    // At most 18 digits: `acc < 10^18`, so the cast is exact.
+    let scaled = (acc as i64)
+        .checked_mul(pow10(decimals - frac_used))
+        .ok_or(DecimalError::Overflow)?;
+    Ok(if negative { -scaled } else { scaled })
+}
+
+/// The checked digit-by-digit parse for unsigned text of any length.
+fn parse_scaled_checked(digits: &[u8], decimals: u8) -> Result<i64, DecimalError> {
     let mut acc: i64 = 0;
-    let mut seen_digit = false;
     let mut frac_digits: u8 = 0;
     let mut in_frac = false;
     for &b in digits {
         match b {
             b'0'..=b'9' => {
-                seen_digit = true;
                 let d = i64::from(b - b'0');
                 if in_frac {
                     if frac_digits >= decimals {
@@ -92,13 +139,8 @@ pub fn parse_scaled(text: &[u8], decimals: u8) -> Result<i64, DecimalError> {
             _ => return Err(DecimalError::InvalidChar),
         }
     }
-    if !seen_digit {
-        return Err(DecimalError::Empty);
-    }
-    let scaled = acc
-        .checked_mul(pow10(decimals - frac_digits))
-        .ok_or(DecimalError::Overflow)?;
-    Ok(if negative { -scaled } else { scaled })
+    acc.checked_mul(pow10(decimals - frac_digits))
+        .ok_or(DecimalError::Overflow)
 }
 
 /// Number of significant decimals in `text`: `"0.0100"` has 2, `"12"` has 0.
@@ -155,6 +197,27 @@ mod tests {
             Err(DecimalError::Overflow)
         );
         assert_eq!(parse_scaled(b"9999999999", 18), Err(DecimalError::Overflow));
+    }
+
+    #[test]
+    fn fast_and_checked_paths_agree() {
+        for text in [
+            "0",
+            "7",
+            "12.5",
+            "0.00000001",
+            "999999999999999999",
+            "123456789.123456789",
+            "00000000000000000000001.5",
+            "1.",
+            ".1",
+        ] {
+            for decimals in [0u8, 1, 2, 8, 9, 18] {
+                let fast = parse_scaled(text.as_bytes(), decimals);
+                let slow = parse_scaled_checked(text.as_bytes(), decimals);
+                assert_eq!(fast, slow, "{text} at {decimals}");
+            }
+        }
     }
 
     #[test]

@@ -36,9 +36,10 @@ enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         report: ReportFormat,
-        /// Publish stats to the shared-memory file named in the config while replaying.
+        /// Do not publish stats to shared memory (by default replay publishes, like the live
+        /// engine, to the config's `engine.shm_path`, unless `engine.shm_enabled = false`).
         #[arg(long)]
-        shm: bool,
+        no_shm: bool,
         /// Leave wall-clock figures out so the report is byte-identical across runs.
         #[arg(long)]
         no_timing: bool,
@@ -94,7 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             tob_out,
             report,
-            shm,
+            no_shm,
             no_timing,
             strict,
             recordings,
@@ -107,6 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => derived_config(&recordings)?,
             };
+            let shm = !no_shm && cfg.engine.shm_enabled;
             let options = ReplayOptions {
                 tob_out,
                 shm,

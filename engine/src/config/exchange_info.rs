@@ -10,8 +10,17 @@ pub struct SymbolFilters {
     pub symbol: String,
     /// `PRICE_FILTER.tickSize`.
     pub tick_size: String,
-    /// `LOT_SIZE.stepSize`.
+    /// `LOT_SIZE.stepSize`: the step of *order* quantities.
     pub step_size: String,
+    /// Decimals of quantities as the venue reports them (`quantityPrecision` on futures,
+    /// `baseAssetPrecision` on spot). Book quantities live on this finer grid, not on
+    /// `stepSize`: real spot books hold quantities like 11979.3 where `stepSize` is 1.
+    pub qty_decimals: Option<u8>,
+    /// Decimals of prices as the venue reports them (`pricePrecision` on futures,
+    /// `quotePrecision` on spot). Real spot books hold levels off `tickSize` (NKNUSDT bids
+    /// at 0.25974 with tickSize 0.0001, left from an older tick), so the book's grid must be
+    /// this one.
+    pub price_decimals: Option<u8>,
 }
 
 /// An exchangeInfo record that could not be used.
@@ -44,6 +53,14 @@ struct Info {
 #[derive(Deserialize)]
 struct InfoSymbol {
     symbol: String,
+    #[serde(rename = "quantityPrecision")]
+    quantity_precision: Option<u8>,
+    #[serde(rename = "baseAssetPrecision")]
+    base_asset_precision: Option<u8>,
+    #[serde(rename = "pricePrecision")]
+    price_precision: Option<u8>,
+    #[serde(rename = "quotePrecision")]
+    quote_precision: Option<u8>,
     #[serde(default)]
     filters: Vec<Filter>,
 }
@@ -98,10 +115,14 @@ pub fn read_exchange_info(path: &Path) -> Result<Vec<SymbolFilters>, ExchangeInf
                 .find(|f| f.filter_type == "LOT_SIZE")?
                 .step_size
                 .clone()?;
+            let qty_decimals = s.quantity_precision.or(s.base_asset_precision);
+            let price_decimals = s.price_precision.or(s.quote_precision);
             Some(SymbolFilters {
                 symbol: s.symbol,
                 tick_size: tick,
                 step_size: step,
+                qty_decimals,
+                price_decimals,
             })
         })
         .collect())

@@ -146,8 +146,22 @@ impl RawConfig {
                 Scale::from_step_text(text)
                     .map_err(|e| invalid(format!("{at}: {name} \"{text}\": {e}")))
             };
-            let price = step(&inst.tick_size, "tick_size", listed.map(|f| &f.tick_size))?;
-            let qty = step(&inst.lot_size, "lot_size", listed.map(|f| &f.step_size))?;
+            // From exchangeInfo, the book's grid is the venue's reported precision, not the
+            // order tick and step: real books hold prices off `tickSize` and quantities finer
+            // than `LOT_SIZE.stepSize` (see `SymbolFilters`). Strategy and risk parameters in
+            // ticks and lots are then in units of that grid.
+            let price = match (&inst.tick_size, listed.and_then(|f| f.price_decimals)) {
+                (None, Some(decimals)) if decimals <= crate::decimal::MAX_DECIMALS => {
+                    Scale::unit(decimals)
+                }
+                _ => step(&inst.tick_size, "tick_size", listed.map(|f| &f.tick_size))?,
+            };
+            let qty = match (&inst.lot_size, listed.and_then(|f| f.qty_decimals)) {
+                (None, Some(decimals)) if decimals <= crate::decimal::MAX_DECIMALS => {
+                    Scale::unit(decimals)
+                }
+                _ => step(&inst.lot_size, "lot_size", listed.map(|f| &f.step_size))?,
+            };
             instruments
                 .add(InstrumentSpec {
                     symbol,

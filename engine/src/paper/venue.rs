@@ -123,11 +123,24 @@ impl PaperVenue {
             self.stats.ignored_events += 1;
             return;
         };
-        visible.refresh(book_after);
         match event {
-            MarketEvent::Trade(trade) => self.on_trade(trade, ts_ns),
-            MarketEvent::Depth(_) | MarketEvent::Snapshot(_) | MarketEvent::Ticker(_) => {
-                self.on_book(instrument, book_after)
+            MarketEvent::Trade(trade) => {
+                // Trades and tickers leave the book as it was: no copy needed, unless the
+                // venue has not seen this instrument's book yet.
+                if !visible.is_seen() {
+                    visible.refresh(book_after);
+                }
+                self.on_trade(trade, ts_ns);
+            }
+            MarketEvent::Ticker(_) => {
+                if !visible.is_seen() {
+                    visible.refresh(book_after);
+                    self.on_book(instrument, book_after);
+                }
+            }
+            MarketEvent::Depth(_) | MarketEvent::Snapshot(_) => {
+                visible.refresh(book_after);
+                self.on_book(instrument, book_after);
             }
         }
     }

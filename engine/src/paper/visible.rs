@@ -38,6 +38,11 @@ impl VisibleBook {
         self.seen = true;
     }
 
+    /// True once a book was copied.
+    pub fn is_seen(&self) -> bool {
+        self.seen
+    }
+
     /// True once a book was seen and it has at least one level.
     pub fn has_market(&self) -> bool {
         self.seen && !(self.sides[0].is_empty() && self.sides[1].is_empty())

@@ -109,6 +109,8 @@ pub struct ReplayReport {
     pub counters: Counters,
     /// Lines that were not frames (connect lines, outgoing frames).
     pub skipped_lines: u64,
+    /// The first frame that failed to parse, as "frame N: why".
+    pub first_parse_error: Option<String>,
     /// Rows written to `--tob-out`.
     pub tob_rows: Option<u64>,
     /// Frames per wall second (0 with `--no-timing`).
@@ -150,6 +152,9 @@ impl ReplayReport {
             instruments,
             counters,
             skipped_lines,
+            first_parse_error: tick
+                .first_parse_error
+                .map(|(n, e)| format!("frame {n}: {e}")),
             tob_rows,
             frames_per_sec,
             elapsed_ms,

@@ -38,9 +38,6 @@ pub enum ReplayError {
         #[source]
         source: std::io::Error,
     },
-    /// Shared memory could not be set up.
-    #[error("shared memory: {0}")]
-    Shm(String),
 }
 
 /// Replay switches beyond the config.
@@ -48,7 +45,7 @@ pub enum ReplayError {
 pub struct ReplayOptions {
     /// Write top of book after every applied diff here.
     pub tob_out: Option<PathBuf>,
-    /// Publish stats to shared memory (off by default in replay).
+    /// Publish stats to the config's shared-memory file while replaying.
     pub shm: bool,
     /// Leave wall-clock figures out of the report so it is byte-identical across runs.
     pub no_timing: bool,
@@ -211,8 +208,18 @@ pub fn run(
         None => None,
     };
     let mut session = ReplaySession::new(config, tob);
+    // Stats are a side channel: a replay still runs (and says so) when they cannot be written.
     let mut shm = if options.shm {
-        Some(ShmPublisher::create(config).map_err(|e| ReplayError::Shm(e.to_string()))?)
+        match ShmPublisher::create(config) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!(
+                    "obi-engine: warning: not publishing stats to {}: {e}",
+                    config.engine.shm_path.display()
+                );
+                None
+            }
+        }
     } else {
         None
     };

@@ -11,7 +11,7 @@ use super::latency::LatencyHistogram;
 use super::oracle::{OracleVerdict, TobOracle};
 use crate::book::L2Book;
 use crate::config::Config;
-use crate::feed::binance::{BinanceParser, BookSync, DiffAction, Parsed};
+use crate::feed::binance::{BinanceParser, BookSync, DiffAction, ParseError, Parsed};
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec, Instruments};
 use crate::order::{Intent, RejectReason, Report};
@@ -85,6 +85,8 @@ pub struct TickPath<O: TickObserver> {
     clock: quanta::Clock,
     halted: bool,
     last_ts_ns: u64,
+    /// The first frame that failed to parse: (frame number from 1, why).
+    pub first_parse_error: Option<(u64, ParseError)>,
     /// Event counts since start.
     pub counters: Counters,
     /// Receipt of the causing frame → intent pushed, ns.
@@ -150,6 +152,7 @@ impl<O: TickObserver> TickPath<O> {
             clock,
             halted: false,
             last_ts_ns: 0,
+            first_parse_error: None,
             counters: Counters::default(),
             intent_latency: LatencyHistogram::new(),
             frame_latency: LatencyHistogram::new(),
@@ -246,8 +249,11 @@ impl<O: TickObserver> TickPath<O> {
                 return self.record_frame_latency(receipt_raw);
             }
             Ok(Parsed::Control) => return self.record_frame_latency(receipt_raw),
-            Err(_) => {
+            Err(e) => {
                 self.counters.parse_errors += 1;
+                if self.first_parse_error.is_none() {
+                    self.first_parse_error = Some((self.counters.frames, e));
+                }
                 return self.record_frame_latency(receipt_raw);
             }
         };
