@@ -40,15 +40,22 @@ struct DemoArgs {
     /// Keep the generated recording at this path (default: a temp file, removed after).
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// Charge Binance USD-M regular fees (maker 2 bps, taker 5 bps) instead of zero fees.
+    #[arg(long)]
+    fees: bool,
 }
 
 /// The demo's engine config, embedded so the demo needs no files.
 const DEMO_CONFIG: &str = include_str!("demo.toml");
 
 fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
-    let config =
+    let mut config =
         obi_engine::config::Config::from_toml(DEMO_CONFIG, std::path::Path::new("demo.toml"))
             .context("embedded demo config")?;
+    if args.fees {
+        config.paper.maker_fee_bps = 2.0;
+        config.paper.taker_fee_bps = 5.0;
+    }
     let cfg = SynthConfig {
         seed: args.seed,
         duration_s: args.seconds,

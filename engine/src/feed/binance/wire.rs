@@ -257,8 +257,8 @@ fn interpret(
         Kind::Unknown => return Ok(Outcome::Unknown),
         Kind::Control => return Ok(Outcome::Control),
         Kind::Snapshot => {
-            let Some(instrument) = snapshot_for.or_else(|| symbol_id(nodes, f.s, instruments))
-            else {
+            let named = snapshot_for.filter(|id| id.index() < instruments.len());
+            let Some(instrument) = named.or_else(|| symbol_id(nodes, f.s, instruments)) else {
                 return Ok(Outcome::UnknownSymbol);
             };
             let spec = instruments.get(instrument);
