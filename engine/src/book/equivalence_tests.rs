@@ -182,7 +182,16 @@ fn real_usdm_recording_matches_reference_and_book_ticker() {
     use std::io::BufRead;
     let path = format!("{DATA_DIR}/hftbacktest-sample/usdm/ethusdt_20240808.gz");
     let Ok(file) = std::fs::File::open(&path) else {
-        println!("SKIPPED: ../shared/data not found ({path})");
+        assert!(
+            std::env::var("OBI_REQUIRE_DATA").map_or(true, |v| v != "1"),
+            "{path} not found and OBI_REQUIRE_DATA=1"
+        );
+        // Straight to stderr: the harness captures `println!` of passing tests.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: ../shared/data not found ({path})"
+        );
         return;
     };
     let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
