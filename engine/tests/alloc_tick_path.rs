@@ -7,8 +7,7 @@
 
 mod common;
 
-use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
+use obi_engine::instrument::InstrumentId;
 use obi_engine::replay::ReplaySession;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,14 +52,7 @@ fn tick_path_does_not_allocate_after_warm_up() {
             Some((ns.parse().ok()?, json.as_bytes().to_vec()))
         })
         .collect();
-    let mut instruments = Instruments::default();
-    instruments.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT").expect("symbol"),
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    let mut cfg = Config::with_instruments(instruments);
+    let mut cfg = common::eth_usdm_config();
     // Trade actively, so the order path (risk, ring, venue, reports, portfolio) is exercised.
     cfg.strategy.long_threshold = 0.2;
     cfg.strategy.short_threshold = 0.2;

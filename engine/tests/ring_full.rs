@@ -3,8 +3,7 @@
 
 mod common;
 
-use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
+use obi_engine::instrument::InstrumentId;
 use obi_engine::order::{Intent, Report};
 use obi_engine::runtime::{NoObserver, TickPath};
 
@@ -15,14 +14,7 @@ fn full_intent_ring_is_refused_and_counted() {
     };
     let lines =
         common::recording::read_lines(&data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz"));
-    let mut instruments = Instruments::default();
-    instruments.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT").expect("symbol"),
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    let mut cfg = Config::with_instruments(instruments);
+    let mut cfg = common::eth_usdm_config();
     cfg.strategy.long_threshold = 0.1;
     cfg.strategy.short_threshold = 0.1;
     // A one-slot ring that nobody drains: the gateway is stuck.

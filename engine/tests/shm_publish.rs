@@ -3,8 +3,6 @@
 
 mod common;
 
-use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentSpec, Instruments, Market, Scale, Symbol};
 use obi_engine::replay::{self, ReplayOptions};
 use obi_shm::{CounterId, InstrumentGaugeId, ReaderState, StatsReader};
 
@@ -14,14 +12,7 @@ fn replay_publishes_stats_the_agent_can_read() {
         return;
     };
     let dir = common::scratch_dir("shm-publish");
-    let mut instruments = Instruments::default();
-    instruments.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT").expect("symbol"),
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    let mut cfg = Config::with_instruments(instruments);
+    let mut cfg = common::eth_usdm_config();
     cfg.engine.shm_path = dir.join("obi-engine.stats");
     let options = ReplayOptions {
         shm: true,

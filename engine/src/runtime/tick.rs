@@ -206,14 +206,20 @@ impl<O: TickObserver> TickPath<O> {
             return;
         }
         self.halted = true;
-        let receipt = self.clock.raw();
         for i in 0..self.books.len() {
-            let id = InstrumentId(i as u16);
-            self.strategy.set_enabled(id, false);
-            // A disabled strategy emits the cancels it owes on its next timer call.
+            self.strategy.set_enabled(InstrumentId(i as u16), false);
+        }
+        // A disabled strategy emits the cancels it owes on its next timer call.
+        let receipt = self.clock.raw();
+        self.run_timers(ts_ns, receipt);
+    }
+
+    /// Runs every instrument's strategy timer and sends what it produces.
+    fn run_timers(&mut self, ts_ns: u64, receipt_raw: u64) {
+        for i in 0..self.books.len() {
             let pending = &mut self.pending;
             self.strategy.on_timer(
-                id,
+                InstrumentId(i as u16),
                 &self.books[i].book,
                 ts_ns,
                 &mut self.ids,
@@ -224,7 +230,7 @@ impl<O: TickObserver> TickPath<O> {
                 },
             );
         }
-        self.flush_intents(ts_ns, receipt);
+        self.flush_intents(ts_ns, receipt_raw);
     }
 
     /// Handles one raw frame received at `recv_ns` (market clock) and stamped `receipt_raw`
@@ -377,22 +383,7 @@ impl<O: TickObserver> TickPath<O> {
         }
         if any {
             // Let the strategy act on fills at once (e.g. place the take-profit).
-            for i in 0..self.books.len() {
-                let id = InstrumentId(i as u16);
-                let pending = &mut self.pending;
-                self.strategy.on_timer(
-                    id,
-                    &self.books[i].book,
-                    now_ns,
-                    &mut self.ids,
-                    &mut |intent| {
-                        if pending.len() < MAX_INTENTS_PER_FRAME {
-                            pending.push(intent);
-                        }
-                    },
-                );
-            }
-            self.flush_intents(now_ns, receipt);
+            self.run_timers(now_ns, receipt);
         }
     }
 

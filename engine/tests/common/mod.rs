@@ -81,3 +81,19 @@ pub fn binance_recordings(data: &std::path::Path) -> Vec<(&'static str, PathBuf)
 }
 
 pub mod recording;
+
+/// A config for the recorded ETHUSDT USD-M stream (price 0.01, quantity 0.001), defaults
+/// otherwise and no shared memory.
+pub fn eth_usdm_config() -> obi_engine::config::Config {
+    use obi_engine::instrument::{InstrumentSpec, Instruments, Market, Scale, Symbol};
+    let mut instruments = Instruments::default();
+    instruments.add(InstrumentSpec {
+        symbol: Symbol::new("ETHUSDT").expect("symbol"),
+        market: Market::UsdM,
+        price: Scale::unit(2),
+        qty: Scale::unit(3),
+    });
+    let mut cfg = obi_engine::config::Config::with_instruments(instruments);
+    cfg.engine.shm_enabled = false;
+    cfg
+}
