@@ -1,0 +1,2 @@
+//! placeholder, replaced by the micro benchmark helper
+fn main() {}

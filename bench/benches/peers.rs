@@ -1,0 +1,2 @@
+//! placeholder, replaced by the peers benchmark helper
+fn main() {}
