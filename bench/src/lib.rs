@@ -1,4 +1,5 @@
 //! obi-bench: benchmarks, synthetic venue data and (later) the venue simulator.
 #![forbid(unsafe_code)]
 
+pub mod gates;
 pub mod synth;

@@ -24,6 +24,24 @@ enum Command {
     /// The main job on an embedded default: generate a seeded synthetic session and replay it
     /// through the engine's tick path (paper venue), printing the report.
     Demo(DemoArgs),
+    /// Run one instruction-count gate workload (used under callgrind by scripts/icount-gate.sh).
+    GateWorkload(GateArgs),
+}
+
+#[derive(Debug, Args)]
+struct GateArgs {
+    /// Workload: parse, book, signal or pipeline.
+    name: String,
+    /// Collector recording to load (the real USD-M ETHUSDT capture in CI).
+    #[arg(long)]
+    recording: PathBuf,
+}
+
+fn run_gate(args: &GateArgs) -> anyhow::Result<()> {
+    let checksum = obi_bench::gates::run(&args.name, &args.recording)
+        .with_context(|| format!("workload {} on {}", args.name, args.recording.display()))?;
+    println!("{} checksum {checksum}", args.name);
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -140,5 +158,6 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Synth(args) => run_synth(args),
         Command::Demo(args) => run_demo(args),
+        Command::GateWorkload(args) => run_gate(args),
     }
 }
