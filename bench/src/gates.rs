@@ -35,10 +35,8 @@ fn load(path: &Path, limit: usize) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
     let mut out = Vec::with_capacity(limit);
     for line in reader.lines().take(limit) {
         let line = line?;
-        if let Some((ns, json)) = line.split_once(' ') {
-            if let Ok(ns) = ns.parse() {
-                out.push((ns, json.as_bytes().to_vec()));
-            }
+        if let Some((Ok(ns), json)) = line.split_once(' ').map(|(ns, j)| (ns.parse(), j)) {
+            out.push((ns, json.as_bytes().to_vec()));
         }
     }
     Ok(out)
@@ -56,6 +54,9 @@ fn eth_usdm() -> Config {
     cfg.engine.shm_enabled = false;
     cfg
 }
+
+/// Bid and ask levels of one depth diff.
+type DiffLevels = (Vec<Level>, Vec<Level>);
 
 /// Parses every frame (copied into one reusable buffer, as the feed does).
 #[inline(never)]
@@ -84,7 +85,7 @@ fn measured_parse(frames: &[(u64, Vec<u8>)], instruments: &Instruments) -> u64 {
 
 /// Applies every level of every diff, reading best bid and ask after each diff.
 #[inline(never)]
-fn measured_book(book: &mut L2Book, diffs: &[(Vec<Level>, Vec<Level>)]) -> i64 {
+fn measured_book(book: &mut L2Book, diffs: &[DiffLevels]) -> i64 {
     let mut acc = 0i64;
     for (bids, asks) in diffs {
         for l in bids {
@@ -123,10 +124,7 @@ fn measured_pipeline(session: &mut ReplaySession, frames: &[(u64, Vec<u8>)]) -> 
 }
 
 /// Snapshot and diffs (as levels) of the frames, parsed outside any measurement.
-fn book_input(
-    frames: &[(u64, Vec<u8>)],
-    instruments: &Instruments,
-) -> (L2Book, Vec<(Vec<Level>, Vec<Level>)>) {
+fn book_input(frames: &[(u64, Vec<u8>)], instruments: &Instruments) -> (L2Book, Vec<DiffLevels>) {
     let mut parser = BinanceParser::new();
     let mut book = L2Book::with_capacity(8192);
     let mut diffs = Vec::new();
