@@ -1,0 +1,196 @@
+//! Shared application state: config, credentials, the engine poller and its latest snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use obi_shm::StatsView;
+
+use crate::audit::AuditLog;
+use crate::auth::rate_limit::FailedAuthLimiter;
+use crate::auth::{AuthSetupError, Authenticator};
+use crate::config::Config;
+use crate::engine::{EnginePoller, EngineSnapshot};
+use crate::health::{LocalFacts, Thresholds};
+use crate::metrics::AgentFacts;
+use crate::secrets::Secret;
+
+/// Secrets loaded at start.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// Bearer token; `None` disables the control endpoints.
+    pub token: Option<Secret>,
+    /// Base32 TOTP secret; `None` means no second factor.
+    pub totp_secret: Option<Secret>,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Bad TOTP secret.
+    #[error(transparent)]
+    Auth(#[from] AuthSetupError),
+    /// A TOTP secret without a token makes no sense.
+    #[error(
+        "a TOTP secret is configured but no bearer token; set OBI_AGENT_TOKEN or control.token_file"
+    )]
+    TotpWithoutToken,
+}
+
+/// Cheap-to-clone handle on the agent's state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    auth: Option<Authenticator>,
+    limiter: FailedAuthLimiter,
+    audit: AuditLog,
+    poller: Mutex<EnginePoller>,
+    latest: RwLock<Arc<EngineSnapshot>>,
+    auth_failures_total: AtomicU64,
+    control_actions_total: AtomicU64,
+}
+
+impl AppState {
+    /// Builds the state (does not poll yet; call [`refresh_engine`](Self::refresh_engine)).
+    ///
+    /// # Errors
+    /// [`StateError`] for unusable secrets.
+    pub fn new(config: Config, secrets: Secrets) -> Result<Self, StateError> {
+        let auth = match (&secrets.token, &secrets.totp_secret) {
+            (Some(token), totp) => Some(Authenticator::new(token, totp.as_ref())?),
+            (None, Some(_)) => return Err(StateError::TotpWithoutToken),
+            (None, None) => None,
+        };
+        let limiter = FailedAuthLimiter::new(config.max_failed_auth, config.failed_auth_window);
+        let audit = AuditLog::new(config.audit_log.clone());
+        let poller = Mutex::new(EnginePoller::new(config.shm_path.clone()));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                auth,
+                limiter,
+                audit,
+                poller,
+                latest: RwLock::new(Arc::new(EngineSnapshot::initial())),
+                auth_failures_total: AtomicU64::new(0),
+                control_actions_total: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The validated config.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The authenticator, if control is enabled.
+    #[must_use]
+    pub fn auth(&self) -> Option<&Authenticator> {
+        self.inner.auth.as_ref()
+    }
+
+    /// The failed-auth limiter.
+    #[must_use]
+    pub fn limiter(&self) -> &FailedAuthLimiter {
+        &self.inner.limiter
+    }
+
+    /// The audit log.
+    #[must_use]
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    /// Polls the stats file now, stores and returns the snapshot.
+    pub fn refresh_engine(&self) -> Arc<EngineSnapshot> {
+        let snap = Arc::new(self.lock_poller().poll());
+        *self
+            .inner
+            .latest
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&snap);
+        snap
+    }
+
+    /// The latest snapshot (from the background poll).
+    #[must_use]
+    pub fn latest(&self) -> Arc<EngineSnapshot> {
+        Arc::clone(
+            &self
+                .inner
+                .latest
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The current mapping, for control requests.
+    #[must_use]
+    pub fn engine_view(&self) -> Option<StatsView> {
+        self.lock_poller().view().cloned()
+    }
+
+    /// Counts a failed authentication.
+    pub fn count_auth_failure(&self) {
+        // Relaxed: a statistic.
+        self.inner
+            .auth_failures_total
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a handled control action.
+    pub fn count_control_action(&self) {
+        // Relaxed: a statistic.
+        self.inner
+            .control_actions_total
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Health thresholds from the config.
+    #[must_use]
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            heartbeat_stale_ms: self.inner.config.heartbeat_stale_ms,
+            min_free_disk_bytes: self.inner.config.min_free_disk_bytes,
+        }
+    }
+
+    /// Kill-file and disk facts (two syscalls).
+    #[must_use]
+    pub fn local_facts(&self) -> LocalFacts {
+        let c = &self.inner.config;
+        LocalFacts {
+            kill_file_present: c.kill_file.exists(),
+            state_dir_available_bytes: fs4::available_space(&c.state_dir).map_err(|e| {
+                format!(
+                    "cannot measure free space of {}: {e}",
+                    c.state_dir.display()
+                )
+            }),
+        }
+    }
+
+    /// Facts for `/metrics`.
+    #[must_use]
+    pub fn agent_facts(&self, local: &LocalFacts) -> AgentFacts {
+        AgentFacts {
+            kill_file_present: local.kill_file_present,
+            state_dir_available_bytes: local.state_dir_available_bytes.as_ref().ok().copied(),
+            // Relaxed: statistics.
+            auth_failures_total: self.inner.auth_failures_total.load(Ordering::Relaxed),
+            control_actions_total: self.inner.control_actions_total.load(Ordering::Relaxed),
+        }
+    }
+
+    fn lock_poller(&self) -> std::sync::MutexGuard<'_, EnginePoller> {
+        self.inner
+            .poller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
