@@ -17,7 +17,13 @@ async fn no_file_is_engine_not_running() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let j = r.json();
     assert_eq!(j["status"], "unhealthy");
-    assert!(j["reasons"][0].as_str().unwrap().contains("engine not running"), "{j}");
+    assert!(
+        j["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("engine not running"),
+        "{j}"
+    );
     let d = get(&state, "/healthz/detailed").await;
     assert_eq!(d.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(d.json()["components"]["engine"]["shm_state"], "no_file");
@@ -81,7 +87,11 @@ async fn transitions_ready_stale_restart_incompatible() {
     state.refresh_engine();
     let r = get(&state, "/healthz").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(r.body.contains("incompatible stats layout version 2.0"), "{}", r.body);
+    assert!(
+        r.body.contains("incompatible stats layout version 2.0"),
+        "{}",
+        r.body
+    );
     let d = get(&state, "/healthz/detailed").await.json();
     assert_eq!(d["components"]["engine"]["shm_state"], "incompatible");
 
@@ -118,7 +128,9 @@ async fn kill_latched_and_low_disk_are_not_ready() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.contains("engine kill latched"), "{}", r.body);
 
-    let toml = env.config_toml("").replace("min_free_disk_mib = 0", "min_free_disk_mib = 1000000000000");
+    let toml = env
+        .config_toml("")
+        .replace("min_free_disk_mib = 0", "min_free_disk_mib = 1000000000000");
     let config = obi_agent::config::Config::from_toml(&toml).unwrap();
     let state = obi_agent::AppState::new(config, obi_agent::Secrets::default()).unwrap();
     publish_healthy(&mut w);

@@ -17,7 +17,8 @@ use obi_shm::{CounterId, GaugeId, InstrumentGaugeId};
 fn self_check(text: &str) -> HashMap<String, String> {
     let name_ok = |n: &str| {
         !n.is_empty()
-            && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !n.starts_with(|c: char| c.is_ascii_digit())
     };
     let mut helps = HashSet::new();
@@ -39,7 +40,11 @@ fn self_check(text: &str) -> HashMap<String, String> {
                 types.insert(name.to_string(), kind.to_string()).is_none(),
                 "TYPE twice: {line}"
             );
-            assert_eq!(kind == "counter", name.ends_with("_total"), "counter/_total: {line}");
+            assert_eq!(
+                kind == "counter",
+                name.ends_with("_total"),
+                "counter/_total: {line}"
+            );
             assert!(name.starts_with("obi_"), "{line}");
             for abbrev in ["_ns", "_ms", "_us", "_sec", "_s", "_micros", "_ppm"] {
                 assert!(
@@ -50,21 +55,26 @@ fn self_check(text: &str) -> HashMap<String, String> {
         } else {
             assert!(!line.starts_with('#'), "unexpected comment {line}");
             let (series_id, value) = line.rsplit_once(' ').expect(line);
-            let name = series_id.split('{').next().unwrap();
+            let name = series_id.split('{').next().expect(line);
             assert!(types.contains_key(name), "sample before TYPE: {line}");
-            if let Some(labels) = series_id.strip_prefix(name) {
-                if !labels.is_empty() {
-                    assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
-                    for pair in labels[1..labels.len() - 1].split(',') {
-                        let (k, v) = pair.split_once('=').expect(line);
-                        assert!(name_ok(k), "{line}");
-                        assert!(v.starts_with('"') && v.ends_with('"'), "{line}");
-                    }
+            if let Some(labels) = series_id.strip_prefix(name)
+                && !labels.is_empty()
+            {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+                for pair in labels[1..labels.len() - 1].split(',') {
+                    let (k, v) = pair.split_once('=').expect(line);
+                    assert!(name_ok(k), "{line}");
+                    assert!(v.starts_with('"') && v.ends_with('"'), "{line}");
                 }
             }
-            let v: f64 = value.parse().unwrap_or_else(|_| panic!("bad value: {line}"));
+            let v: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value: {line}"));
             assert!(v.is_finite(), "{line}");
-            assert!(series.insert(series_id.to_string()), "duplicate series {line}");
+            assert!(
+                series.insert(series_id.to_string()),
+                "duplicate series {line}"
+            );
         }
     }
     types
@@ -79,17 +89,22 @@ fn promtool(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
     else {
-        assert!(!require, "promtool not found on PATH and OBI_REQUIRE_TOOLS=1");
-        say("SKIPPED: promtool check metrics (promtool not on PATH; apt-get install -y prometheus)");
+        assert!(
+            !require,
+            "promtool not found on PATH and OBI_REQUIRE_TOOLS=1"
+        );
+        say(
+            "SKIPPED: promtool check metrics (promtool not on PATH; apt-get install -y prometheus)",
+        );
         return;
     };
     child
         .stdin
         .take()
-        .unwrap()
+        .expect("piped stdin")
         .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool runs");
     assert!(
         out.status.success(),
         "promtool check metrics failed:\n{}{}\n--- exposition ---\n{text}",
@@ -106,11 +121,21 @@ async fn metrics_without_engine() {
     state.refresh_engine();
     let r = get(&state, "/metrics").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.content_type.unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        r.content_type
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     self_check(&r.body);
     assert!(r.body.contains("\nobi_agent_up 1\n") || r.body.contains("obi_agent_up 1\n"));
-    assert!(r.body.contains("obi_agent_shm_reader_state{state=\"no_file\"} 1\n"));
-    assert!(r.body.contains("obi_agent_shm_reader_state{state=\"ready\"} 0\n"));
+    assert!(
+        r.body
+            .contains("obi_agent_shm_reader_state{state=\"no_file\"} 1\n")
+    );
+    assert!(
+        r.body
+            .contains("obi_agent_shm_reader_state{state=\"ready\"} 0\n")
+    );
     assert!(!r.body.contains("obi_engine_"));
     promtool(&r.body);
 }
@@ -141,10 +166,22 @@ async fn metrics_with_engine_cover_every_registry_entry() {
     assert!(r.body.contains("obi_engine_frames_total 1000\n"));
     assert!(r.body.contains("obi_engine_latency_p99_seconds 0.00000085"));
     assert!(r.body.contains("obi_engine_realized_pnl_quote -1.25\n"));
-    assert!(r.body.contains("obi_instrument_book_valid{symbol=\"BTCUSDT\"} 1\n"));
-    assert!(r.body.contains("obi_instrument_feed_lag_seconds{symbol=\"ETHUSDT\"} 0.012\n"));
-    assert!(r.body.contains("obi_instrument_obi_ratio{symbol=\"ETHUSDT\"} -0.25\n"));
-    assert!(r.body.contains("obi_agent_shm_reader_state{state=\"ready\"} 1\n"));
+    assert!(
+        r.body
+            .contains("obi_instrument_book_valid{symbol=\"BTCUSDT\"} 1\n")
+    );
+    assert!(
+        r.body
+            .contains("obi_instrument_feed_lag_seconds{symbol=\"ETHUSDT\"} 0.012\n")
+    );
+    assert!(
+        r.body
+            .contains("obi_instrument_obi_ratio{symbol=\"ETHUSDT\"} -0.25\n")
+    );
+    assert!(
+        r.body
+            .contains("obi_agent_shm_reader_state{state=\"ready\"} 1\n")
+    );
     assert!(r.body.contains("obi_agent_engine_heartbeat_age_seconds "));
     promtool(&r.body);
 }

@@ -1,6 +1,8 @@
 //! Shared helpers for the agent's integration tests: a temp state dir, a stats file written
 //! with `obi_shm::StatsWriter`, and a request helper over `oneshot`.
 #![allow(dead_code)]
+// Test helpers: a failing unwrap is a failing test, as clippy.toml allows inside #[test] fns.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
