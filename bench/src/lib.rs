@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod gates;
+pub mod latency;
 pub mod synth;

@@ -24,8 +24,42 @@ enum Command {
     /// The main job on an embedded default: generate a seeded synthetic session and replay it
     /// through the engine's tick path (paper venue), printing the report.
     Demo(DemoArgs),
+    /// Replay recordings from memory through the full tick path on a pinned core and print
+    /// receipt→intent percentiles, throughput and the machine (text or --json).
+    Latency(LatencyArgs),
     /// Run one instruction-count gate workload (used under callgrind by scripts/icount-gate.sh).
     GateWorkload(GateArgs),
+}
+
+#[derive(Debug, Args)]
+struct LatencyArgs {
+    /// Engine config; without it, instruments are derived from the recordings' snapshots.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// CPU core to pin the measuring thread to (default: the last core).
+    #[arg(long)]
+    core: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Recordings (collector or cryptofeed format), replayed in order.
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+}
+
+fn run_latency(args: &LatencyArgs) -> anyhow::Result<()> {
+    let core = args.core.or_else(|| {
+        std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() - 1)
+    });
+    let report = obi_bench::latency::run(&args.recordings, args.config.as_deref(), core)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -159,5 +193,6 @@ fn main() -> anyhow::Result<()> {
         Command::Synth(args) => run_synth(args),
         Command::Demo(args) => run_demo(args),
         Command::GateWorkload(args) => run_gate(args),
+        Command::Latency(args) => run_latency(args),
     }
 }
