@@ -36,10 +36,13 @@ enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         report: ReportFormat,
-        /// Do not publish stats to shared memory (by default replay publishes, like the live
-        /// engine, to the config's `engine.shm_path`, unless `engine.shm_enabled = false`).
+        /// Do not publish stats to shared memory.
         #[arg(long)]
         no_shm: bool,
+        /// Stats file for this replay. Replays publish like the live engine, but to their own
+        /// file, so a replay on a production host never replaces the live engine's stats.
+        #[arg(long, value_name = "FILE", default_value = REPLAY_STATS_PATH)]
+        shm_path: PathBuf,
         /// Leave wall-clock figures out so the report is byte-identical across runs.
         #[arg(long)]
         no_timing: bool,
@@ -57,6 +60,9 @@ enum Command {
         config: PathBuf,
     },
 }
+
+/// Where `replay` publishes stats by default (the live engine uses `engine.shm_path`).
+const REPLAY_STATS_PATH: &str = "/dev/shm/obi-replay.stats";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ReportFormat {
@@ -96,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tob_out,
             report,
             no_shm,
+            shm_path,
             no_timing,
             strict,
             recordings,
@@ -108,6 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => derived_config(&recordings)?,
             };
+            let mut cfg = cfg;
+            cfg.engine.shm_path = shm_path;
             let shm = !no_shm && cfg.engine.shm_enabled;
             let options = ReplayOptions {
                 tob_out,
