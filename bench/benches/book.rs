@@ -6,9 +6,6 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use obi_engine::book::{L2Book, ReferenceBook};
-use obi_engine::feed::binance::{BinanceParser, Parsed};
-use obi_engine::feed::event::MarketEvent;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
 use obi_engine::units::{Level, Side};
 use std::hint::black_box;
 
@@ -20,37 +17,12 @@ struct Diffs {
 
 fn load() -> Option<Diffs> {
     let frames = common::usdm_frames()?;
-    let mut insts = Instruments::default();
-    insts.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT")?,
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    let mut parser = BinanceParser::new();
-    let mut out = Diffs {
-        snapshot: (Vec::new(), Vec::new()),
-        diffs: Vec::new(),
-        levels: 0,
-    };
-    let mut snapshot_id = None;
-    for (_, f) in frames {
-        let mut f = f;
-        match parser.parse(&mut f, &insts, Some(InstrumentId(0))) {
-            Ok(Parsed::Event(MarketEvent::Snapshot(s))) => {
-                out.snapshot = (s.bids.to_vec(), s.asks.to_vec());
-                snapshot_id = Some(s.last_update_id);
-            }
-            Ok(Parsed::Event(MarketEvent::Depth(d)))
-                if snapshot_id.is_some_and(|id| d.final_update_id >= id) =>
-            {
-                out.levels += (d.bids.len() + d.asks.len()) as u64;
-                out.diffs.push((d.bids.to_vec(), d.asks.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    Some(out)
+    let input = obi_bench::data::book_input(&frames, &obi_bench::data::eth_usdm_instruments());
+    Some(Diffs {
+        snapshot: input.snapshot,
+        diffs: input.diffs.into_iter().map(|d| (d.bids, d.asks)).collect(),
+        levels: input.levels,
+    })
 }
 
 macro_rules! replay_into {

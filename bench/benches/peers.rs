@@ -32,9 +32,6 @@ use hftbacktest::depth::{
 };
 use hftbacktest::types::Side as HftSide;
 use obi_engine::book::L2Book;
-use obi_engine::feed::binance::{BinanceParser, Parsed};
-use obi_engine::feed::event::MarketEvent;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
 use obi_engine::units::{Level, Side};
 use std::hint::black_box;
 
@@ -65,35 +62,15 @@ fn to_f64(levels: &[Level]) -> F64Levels {
 
 fn load() -> Option<Diffs> {
     let frames = common::usdm_frames()?;
-    let mut insts = Instruments::default();
-    insts.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT")?,
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    let mut parser = BinanceParser::new();
-    let mut snapshot = (Vec::new(), Vec::new());
-    let mut diffs = Vec::new();
-    let mut levels = 0u64;
-    let mut snapshot_id = None;
     let n_frames = frames.len();
-    for (ns, f) in frames {
-        let mut f = f;
-        match parser.parse(&mut f, &insts, Some(InstrumentId(0))) {
-            Ok(Parsed::Event(MarketEvent::Snapshot(s))) => {
-                snapshot = (s.bids.to_vec(), s.asks.to_vec());
-                snapshot_id = Some(s.last_update_id);
-            }
-            Ok(Parsed::Event(MarketEvent::Depth(d)))
-                if snapshot_id.is_some_and(|id| d.final_update_id >= id) =>
-            {
-                levels += (d.bids.len() + d.asks.len()) as u64;
-                diffs.push((ns as i64, d.bids.to_vec(), d.asks.to_vec()));
-            }
-            _ => {}
-        }
-    }
+    let input = obi_bench::data::book_input(&frames, &obi_bench::data::eth_usdm_instruments());
+    let snapshot = input.snapshot;
+    let levels = input.levels;
+    let diffs: Vec<(i64, Vec<Level>, Vec<Level>)> = input
+        .diffs
+        .into_iter()
+        .map(|d| (d.local_ns as i64, d.bids, d.asks))
+        .collect();
     let roi = (ROI_LOW / TICK_SIZE).round() as i64..=(ROI_HIGH / TICK_SIZE).round() as i64;
     let outside_roi = diffs
         .iter()

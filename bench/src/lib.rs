@@ -1,6 +1,7 @@
 //! obi-bench: benchmarks, synthetic venue data and (later) the venue simulator.
 #![forbid(unsafe_code)]
 
+pub mod data;
 pub mod gates;
 pub mod latency;
 pub mod synth;
