@@ -296,7 +296,21 @@ async fn totp_is_required_and_checked() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(env.kill_file().exists());
 
-    // The token is still checked first: a right code with a wrong token is 401.
+    // A used code is not accepted again (no replay).
+    let r = send(
+        &state,
+        post(
+            "/kill",
+            &[("authorization", &bearer), ("x-2fa-token", &code)],
+            KILL_BODY,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The token is still checked first: a right code with a wrong token is 401 (a fresh
+    // state: this client has used up its failed attempts).
+    let state = env.state(true, true);
     let r = send(
         &state,
         post(

@@ -54,6 +54,8 @@ pub struct Authenticator {
     token_sha256: [u8; 32],
     token_id: String,
     totp: Option<TOTP>,
+    /// Highest TOTP time step accepted so far: a code is accepted once (RFC 6238 §5.2).
+    last_totp_step: std::sync::Mutex<u64>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -80,6 +82,7 @@ impl Authenticator {
             token_sha256,
             token_id,
             totp,
+            last_totp_step: std::sync::Mutex::new(0),
         })
     }
 
@@ -111,16 +114,38 @@ impl Authenticator {
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
                 .ok_or(AuthError::BadSecondFactor)?;
-            // `check` compares in constant time.
-            if !totp.check(code, now_unix_secs) {
+            let step =
+                matching_step(totp, code, now_unix_secs).ok_or(AuthError::BadSecondFactor)?;
+            let mut last = self
+                .last_totp_step
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A code (or an older one) already used is refused: no replay within its window.
+            if step <= *last {
                 return Err(AuthError::BadSecondFactor);
             }
+            *last = step;
         }
         Ok(Principal {
             token_id: self.token_id.clone(),
             second_factor: self.totp.is_some(),
         })
     }
+}
+
+/// The time step (counter) whose code equals `code`, within the allowed skew; compares in
+/// constant time.
+fn matching_step(totp: &TOTP, code: &str, now_unix_secs: u64) -> Option<u64> {
+    let now_step = now_unix_secs / TOTP_STEP_SECS;
+    let skew = u64::from(TOTP_SKEW_STEPS);
+    let mut found = None;
+    for step in now_step.saturating_sub(skew)..=now_step + skew {
+        let expected = totp.generate(step * TOTP_STEP_SECS);
+        if bool::from(expected.as_bytes().ct_eq(code.as_bytes())) {
+            found = Some(step);
+        }
+    }
+    found
 }
 
 /// The TOTP generator for a base32 secret (RFC 6238: HMAC-SHA1, 6 digits, 30 s).
@@ -199,6 +224,17 @@ mod tests {
         assert_eq!(
             a.check(&headers(Some(&bearer), Some(&old)), now),
             Err(AuthError::BadSecondFactor)
+        );
+        // The same code twice: the second use is a replay.
+        assert_eq!(
+            a.check(&headers(Some(&bearer), Some(&code)), now),
+            Err(AuthError::BadSecondFactor)
+        );
+        // The next step's code is fresh.
+        let next = build_totp(&secret).unwrap().generate(now + TOTP_STEP_SECS);
+        assert!(
+            a.check(&headers(Some(&bearer), Some(&next)), now + TOTP_STEP_SECS)
+                .is_ok()
         );
     }
 
