@@ -9,21 +9,10 @@ mod common;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use obi_engine::feed::binance::{BinanceParser, Parsed};
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
+use obi_engine::instrument::{InstrumentId, InstrumentSpec};
 use obi_engine::units::{Level, Lots, Ticks};
 use serde::Deserialize;
 use std::hint::black_box;
-
-fn instruments() -> Instruments {
-    let mut i = Instruments::default();
-    i.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT").expect("symbol"),
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
-    i
-}
 
 #[derive(Deserialize)]
 struct Envelope<T> {
@@ -119,7 +108,7 @@ fn bench_parse(c: &mut Criterion) {
     let Some(frames) = common::usdm_frames() else {
         return;
     };
-    let insts = instruments();
+    let insts = obi_bench::data::eth_usdm_instruments();
     let spec = *insts.get(InstrumentId(0));
     let mut groups: Vec<(Kind, Vec<Vec<u8>>)> = vec![
         (Kind::Depth, Vec::new()),

@@ -5,20 +5,14 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Market, Scale, Symbol};
+use obi_engine::instrument::InstrumentId;
 use obi_engine::replay::ReplaySession;
 
 fn bench_pipeline(c: &mut Criterion) {
     let Some(frames) = common::usdm_frames() else {
         return;
     };
-    let mut insts = Instruments::default();
-    insts.add(InstrumentSpec {
-        symbol: Symbol::new("ETHUSDT").expect("symbol"),
-        market: Market::UsdM,
-        price: Scale::unit(2),
-        qty: Scale::unit(3),
-    });
+    let insts = obi_bench::data::eth_usdm_instruments();
     let cfg = Config::with_instruments(insts);
     let mut group = c.benchmark_group("pipeline_usdm_recording");
     group.throughput(Throughput::Elements(frames.len() as u64));
