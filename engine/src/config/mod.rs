@@ -220,6 +220,35 @@ mod tests {
     }
 
     #[test]
+    fn example_file_is_valid_and_states_the_defaults() {
+        let cfg = Config::from_toml(
+            include_str!("../../engine.example.toml"),
+            Path::new("engine.example.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{:?}", cfg.signal),
+            format!("{:?}", SignalConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.strategy),
+            format!("{:?}", StrategyConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.risk),
+            format!("{:?}", RiskConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.paper),
+            format!("{:?}", PaperConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.engine),
+            format!("{:?}", EngineSection::default())
+        );
+    }
+
+    #[test]
     fn rejects_unknown_key() {
         let err = parse(&format!("{GOOD}\nbogus = 1\n"))
             .unwrap_err()
