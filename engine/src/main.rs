@@ -87,12 +87,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = Config::load(&config)?;
             println!("config {} is valid", config.display());
             for (_, spec) in cfg.instruments.iter() {
+                let (mut tick, mut lot) = (String::new(), String::new());
+                spec.price.write(&mut tick, 1)?;
+                spec.qty.write(&mut lot, 1)?;
                 println!(
-                    "  {} ({}) tick {:?} lot {:?}",
+                    "  {} ({}) tick {tick} lot {lot}",
                     spec.symbol,
-                    spec.market.name(),
-                    spec.price,
-                    spec.qty
+                    spec.market.name()
                 );
             }
             Ok(ExitCode::SUCCESS)
