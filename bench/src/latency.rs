@@ -8,9 +8,9 @@
 //! (the per-frame max shows it); the criterion `pipeline` benchmark gives the warm figure.
 
 use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentId, InstrumentSpec, Instruments, Scale, Symbol};
+use obi_engine::instrument::{InstrumentId, Instruments};
 use obi_engine::replay::ReplaySession;
-use obi_engine::replay::scan::{derive_instruments, stream_symbol};
+use obi_engine::replay::scan::{derived_instruments, stream_symbol};
 use obi_engine::replay::source::RecordingSource;
 use obi_engine::runtime::Percentiles;
 use serde::Serialize;
@@ -92,21 +92,7 @@ struct Loaded {
 
 fn config_for(paths: &[PathBuf]) -> anyhow::Result<Config> {
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let mut instruments = Instruments::default();
-    for d in derive_instruments(&refs)? {
-        let symbol =
-            Symbol::new(&d.symbol).ok_or_else(|| anyhow::anyhow!("bad symbol {}", d.symbol))?;
-        instruments.add(InstrumentSpec {
-            symbol,
-            market: d.market,
-            price: Scale::unit(d.price_decimals),
-            qty: Scale::unit(d.qty_decimals),
-        });
-    }
-    anyhow::ensure!(
-        !instruments.is_empty(),
-        "no depth snapshot found in the recordings"
-    );
+    let (instruments, _) = derived_instruments(&refs)?;
     let mut cfg = Config::with_instruments(instruments);
     cfg.engine.shm_enabled = false;
     Ok(cfg)

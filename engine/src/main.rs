@@ -5,7 +5,6 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentSpec, Instruments, Scale, Symbol};
 use obi_engine::replay::{self, ReplayOptions, ScaleSource};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -145,26 +144,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Instruments from the recordings' snapshots, for a replay without a config.
 fn derived_config(recordings: &[PathBuf]) -> anyhow::Result<(Config, Vec<ScaleSource>)> {
     let paths: Vec<&Path> = recordings.iter().map(PathBuf::as_path).collect();
-    let derived = replay::scan::derive_instruments(&paths).context("reading recordings")?;
-    anyhow::ensure!(
-        !derived.is_empty(),
-        "no --config given and no depth snapshot found in the recordings to derive instruments from"
-    );
-    let mut instruments = Instruments::default();
+    let (instruments, derived) =
+        replay::scan::derived_instruments(&paths).context("no --config given")?;
     for d in &derived {
-        let symbol = Symbol::new(&d.symbol)
-            .with_context(|| format!("recording names an unusable symbol {:?}", d.symbol))?;
-        anyhow::ensure!(
-            d.price_decimals <= 18 && d.qty_decimals <= 18,
-            "{}: more than 18 decimals in the snapshot",
-            d.symbol
-        );
-        instruments.add(InstrumentSpec {
-            symbol,
-            market: d.market,
-            price: Scale::unit(d.price_decimals),
-            qty: Scale::unit(d.qty_decimals),
-        });
         eprintln!(
             "obi-engine: no --config: {} ({}) scale derived from the snapshot: price 1e-{} qty 1e-{}",
             d.symbol,

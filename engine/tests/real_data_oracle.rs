@@ -8,24 +8,13 @@
 mod common;
 
 use obi_engine::config::Config;
-use obi_engine::instrument::{InstrumentSpec, Instruments, Scale, Symbol};
 use obi_engine::replay::{self, ReplayOptions, ScaleSource};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 fn derived(path: &Path) -> Config {
-    let found = replay::scan::derive_instruments(&[path]).expect("scan");
-    assert!(!found.is_empty(), "{}: no snapshot found", path.display());
-    let mut instruments = Instruments::default();
-    for d in found {
-        instruments.add(InstrumentSpec {
-            symbol: Symbol::new(&d.symbol).expect("symbol"),
-            market: d.market,
-            price: Scale::unit(d.price_decimals),
-            qty: Scale::unit(d.qty_decimals),
-        });
-    }
+    let (instruments, _) = replay::scan::derived_instruments(&[path]).expect("derive instruments");
     Config::with_instruments(instruments)
 }
 

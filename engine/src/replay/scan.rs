@@ -6,7 +6,8 @@
 //! (a frame that does not is counted as a parse error, never rounded).
 
 use super::source::{Frame, RecordingError, RecordingSource};
-use crate::instrument::Market;
+use crate::decimal::MAX_DECIMALS;
+use crate::instrument::{InstrumentSpec, Instruments, Market, Scale, Symbol};
 use simd_json::prelude::*;
 use std::path::Path;
 
@@ -91,6 +92,48 @@ pub fn derive_instruments(paths: &[&Path]) -> Result<Vec<DerivedInstrument>, Rec
         }
     }
     Ok(found)
+}
+
+/// Why a recording alone does not give usable instruments.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    /// A recording could not be read.
+    #[error(transparent)]
+    Recording(#[from] RecordingError),
+    /// No depth snapshot to derive from.
+    #[error("no depth snapshot found in the recordings to derive instruments from")]
+    NoSnapshot,
+    /// A snapshot names a symbol we cannot store.
+    #[error("recording names an unusable symbol {0:?}")]
+    BadSymbol(String),
+    /// A snapshot writes more decimals than an `i64` grid holds.
+    #[error("{0}: more than 18 decimals in the snapshot")]
+    TooManyDecimals(String),
+}
+
+/// The instruments of `paths` with exact unit scales, and what was derived for each.
+pub fn derived_instruments(
+    paths: &[&Path],
+) -> Result<(Instruments, Vec<DerivedInstrument>), DeriveError> {
+    let derived = derive_instruments(paths)?;
+    if derived.is_empty() {
+        return Err(DeriveError::NoSnapshot);
+    }
+    let mut instruments = Instruments::default();
+    for d in &derived {
+        let symbol =
+            Symbol::new(&d.symbol).ok_or_else(|| DeriveError::BadSymbol(d.symbol.clone()))?;
+        if d.price_decimals > MAX_DECIMALS || d.qty_decimals > MAX_DECIMALS {
+            return Err(DeriveError::TooManyDecimals(d.symbol.clone()));
+        }
+        instruments.add(InstrumentSpec {
+            symbol,
+            market: d.market,
+            price: Scale::unit(d.price_decimals),
+            qty: Scale::unit(d.qty_decimals),
+        });
+    }
+    Ok((instruments, derived))
 }
 
 fn push_unique(found: &mut Vec<DerivedInstrument>, symbol: String, json: &mut [u8]) {

@@ -90,7 +90,6 @@ struct Fields {
     p: usize,
     q: usize,
     t: usize,
-    agg_a: usize,
     m: usize,
     last_update_id: usize,
     bids: usize,
@@ -230,8 +229,6 @@ fn interpret(
         };
         *slot = v;
     });
-    // aggTrade's id is `a`, which also names the ask side of other payloads.
-    f.agg_a = f.a;
 
     let kind = match f.e {
         0 => {
@@ -332,7 +329,8 @@ fn interpret(
             event_time_ms: opt_i64(nodes, f.big_e, "E")?,
         })),
         Kind::Trade | Kind::AggTrade => {
-            let id_field = if kind == Kind::Trade { f.t } else { f.agg_a };
+            // aggTrade's id is `a`, which names the ask side in other payloads.
+            let id_field = if kind == Kind::Trade { f.t } else { f.a };
             let buyer_is_maker = as_bool(nodes, f.m).ok_or(if f.m == 0 {
                 ParseError::Missing("m")
             } else {
