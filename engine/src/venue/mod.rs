@@ -1,0 +1,1 @@
+//! Venue adapters for order entry: signing, the venue's order API, and the gateway thread.
