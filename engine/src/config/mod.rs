@@ -3,11 +3,13 @@
 
 mod exchange_info;
 mod raw;
+mod venue;
 
 pub use exchange_info::{ExchangeInfoError, SymbolFilters, read_exchange_info};
-pub use raw::{EngineSection, RawConfig, RawInstrument};
+pub use raw::{EngineSection, PollMode, RawConfig, RawInstrument};
+pub use venue::{KeyKind, TradingMode, VenueConfig, VenueProfile, VenueSection};
 
-use crate::instrument::{InstrumentSpec, Instruments, Scale, Symbol};
+use crate::instrument::{InstrumentSpec, Instruments, Market, Scale, Symbol};
 use crate::paper::PaperConfig;
 use crate::risk::RiskConfig;
 use crate::signal::SignalConfig;
@@ -59,6 +61,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// Paper venue model.
     pub paper: PaperConfig,
+    /// Live venue connections (market data, order entry).
+    pub venue: VenueConfig,
 }
 
 impl Config {
@@ -83,6 +87,7 @@ impl Config {
 
     /// A config for a recording without one: default parameters and the given instruments.
     pub fn with_instruments(instruments: Instruments) -> Config {
+        let venue = default_venue(&instruments_market_of(&instruments));
         Config {
             engine: EngineSection::default(),
             instruments,
@@ -90,8 +95,24 @@ impl Config {
             strategy: StrategyConfig::default(),
             risk: RiskConfig::default(),
             paper: PaperConfig::default(),
+            venue,
         }
     }
+}
+
+/// The market shared by the instruments (spot when there are none).
+fn instruments_market_of(instruments: &Instruments) -> Market {
+    instruments
+        .iter()
+        .next()
+        .map_or(Market::Spot, |(_, s)| s.market)
+}
+
+/// The default venue settings for a market: its production profile, which always resolves
+/// (a unit test checks every built-in profile).
+fn default_venue(market: &Market) -> VenueConfig {
+    VenueConfig::resolve(VenueSection::default(), *market)
+        .expect("built-in venue profiles are valid")
 }
 
 impl RawConfig {
@@ -171,6 +192,17 @@ impl RawConfig {
                 })
                 .ok_or_else(|| invalid(format!("{at}: symbol listed twice")))?;
         }
+        let market = instruments_market_of(&instruments);
+        if let Some((_, other)) = instruments.iter().find(|(_, s)| s.market != market) {
+            return Err(invalid(format!(
+                "[[instruments]]: every instrument must be on one market ({} is {}, the first is {})",
+                other.symbol,
+                other.market.name(),
+                market.name()
+            )));
+        }
+        let venue = VenueConfig::resolve(self.venue, market)
+            .map_err(|m| invalid(format!("[venue] {m}")))?;
         Ok(Config {
             engine: self.engine,
             instruments,
@@ -178,6 +210,7 @@ impl RawConfig {
             strategy: self.strategy,
             risk: self.risk,
             paper: self.paper,
+            venue,
         })
     }
 }
@@ -246,6 +279,36 @@ mod tests {
             format!("{:?}", cfg.engine),
             format!("{:?}", EngineSection::default())
         );
+        assert_eq!(
+            format!("{:?}", cfg.venue.section),
+            format!("{:?}", VenueSection::default())
+        );
+    }
+
+    #[test]
+    fn every_profile_resolves_and_overrides_are_checked() {
+        for profile in ["spot", "spot_testnet", "usdm", "usdm_testnet"] {
+            let cfg = parse(&format!("{GOOD}\n[venue]\nprofile = \"{profile}\"\n")).unwrap();
+            assert!(cfg.venue.stream.tls && cfg.venue.rest.tls, "{profile}");
+        }
+        let cfg = parse(&format!(
+            "{GOOD}\n[venue]\nrest_url = \"http://127.0.0.1:9000\"\nstream_url = \"ws://127.0.0.1:9000\"\nws_api_url = \"ws://127.0.0.1:9000/ws-api/v3\"\n"
+        ))
+        .unwrap();
+        assert!(cfg.venue.stream.is_loopback() && !cfg.venue.stream.tls);
+        let err = parse(&format!("{GOOD}\n[venue]\nstream_url = \"https://x\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stream_url"), "{err}");
+        let err = parse(&format!("{GOOD}\n[venue]\ndepth_stream = \"trade\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("depth_stream"), "{err}");
+        let two_markets = format!(
+            "{GOOD}\n[[instruments]]\nsymbol = \"BTCUSDT\"\nmarket = \"spot\"\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
+        );
+        let err = parse(&two_markets).unwrap_err().to_string();
+        assert!(err.contains("one market"), "{err}");
     }
 
     #[test]

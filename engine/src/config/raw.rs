@@ -1,5 +1,6 @@
 //! The config file as written: serde structs with unknown keys rejected.
 
+use super::venue::VenueSection;
 use crate::instrument::Market;
 use crate::paper::PaperConfig;
 use crate::risk::RiskConfig;
@@ -33,6 +34,9 @@ pub struct RawConfig {
     /// `[paper]`.
     #[serde(default)]
     pub paper: PaperConfig,
+    /// `[venue]`.
+    #[serde(default)]
+    pub venue: VenueSection,
 }
 
 /// One `[[instruments]]` table.
@@ -67,6 +71,21 @@ pub struct EngineSection {
     pub intent_ring_capacity: usize,
     /// Capacity of the report ring (gateway → core), entries.
     pub report_ring_capacity: usize,
+    /// How the core and gateway threads wait: `spin` (busy-poll, one core each: production)
+    /// or `block` (sleep in `epoll` until a socket or ring has work: shared machines, tests).
+    pub poll_mode: PollMode,
+    /// After a stop request, how long to wait for working orders to be cancelled, ms.
+    pub stop_grace_ms: u64,
+}
+
+/// How a thread waits for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollMode {
+    /// Busy-poll: lowest latency, one core at 100 %.
+    Spin,
+    /// Wait in `epoll` (woken by sockets and by the other thread): low CPU, a few µs more.
+    Block,
 }
 
 impl Default for EngineSection {
@@ -79,6 +98,8 @@ impl Default for EngineSection {
             publish_interval_ms: 100,
             intent_ring_capacity: 1024,
             report_ring_capacity: 1024,
+            poll_mode: PollMode::Spin,
+            stop_grace_ms: 5000,
         }
     }
 }

@@ -214,6 +214,35 @@ impl<O: TickObserver> TickPath<O> {
         self.run_timers(ts_ns, receipt);
     }
 
+    /// Forgets an instrument's book after its feed was lost: the book waits for a fresh
+    /// snapshot, its signal history is dropped, and its strategy is switched off at once
+    /// (which cancels working orders) rather than on the next frame.
+    pub fn reset_instrument(&mut self, id: InstrumentId, ts_ns: u64) {
+        let ib = &mut self.books[id.index()];
+        ib.sync.reset(&mut ib.book);
+        ib.oracle.reset();
+        ib.signals.reset();
+        ib.resync_requested = true;
+        if ib.was_valid {
+            ib.was_valid = false;
+            self.strategy.set_enabled(id, false);
+            let receipt = self.clock.raw();
+            self.run_timers(ts_ns, receipt);
+        }
+    }
+
+    /// Runs the strategies' timers without a frame (orders time out, owed cancels go out
+    /// even when the market is quiet). `receipt_raw` is a `quanta` raw stamp.
+    pub fn on_idle(&mut self, now_ns: u64, receipt_raw: u64) {
+        self.last_ts_ns = self.last_ts_ns.max(now_ns);
+        self.run_timers(now_ns, receipt_raw);
+    }
+
+    /// Orders the engine believes open at the venue (sent and not yet finished).
+    pub fn open_orders(&self) -> usize {
+        self.risk.open_orders_total()
+    }
+
     /// Runs every instrument's strategy timer and sends what it produces.
     fn run_timers(&mut self, ts_ns: u64, receipt_raw: u64) {
         for i in 0..self.books.len() {
