@@ -62,7 +62,12 @@ impl Backoff {
         let shift = self.attempts.min(30);
         self.attempts = self.attempts.saturating_add(1);
         let cap = self.config.max_ms.max(1);
-        let d = self.config.initial_ms.max(1).saturating_mul(1 << shift).min(cap);
+        let d = self
+            .config
+            .initial_ms
+            .max(1)
+            .saturating_mul(1 << shift)
+            .min(cap);
         let half = d / 2;
         half + self.next_random() % (d - half + 1)
     }
@@ -101,7 +106,11 @@ mod tests {
         let delays: Vec<u64> = (0..12).map(|_| b.next_delay_ms()).collect();
         for (n, d) in delays.iter().enumerate() {
             let full = (100u64 << n).min(60_000);
-            assert!(*d >= full / 2 && *d <= full, "attempt {n}: {d} not in [{}, {full}]", full / 2);
+            assert!(
+                *d >= full / 2 && *d <= full,
+                "attempt {n}: {d} not in [{}, {full}]",
+                full / 2
+            );
         }
         assert!(b.exhausted());
         b.on_up_for(29_999);

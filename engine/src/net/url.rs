@@ -130,7 +130,10 @@ mod tests {
         assert!(e.is_loopback());
         assert_eq!(e.to_string(), "ws://[::1]:8080/x");
         assert_eq!(
-            Endpoint::parse("http://127.0.0.1:9/").unwrap().with_path("/api/v3/depth").path,
+            Endpoint::parse("http://127.0.0.1:9/")
+                .unwrap()
+                .with_path("/api/v3/depth")
+                .path,
             "/api/v3/depth"
         );
     }
