@@ -34,6 +34,16 @@ slot_registry! {
         FillsTotal = 21, "fills_total", "Fills (partial or full) received.";
         KillRequestsAckedTotal = 22, "kill_requests_acked_total", "Kill requests from the control area acted on.";
         ResetRequestsAckedTotal = 23, "reset_requests_acked_total", "Reset requests from the control area acted on.";
+        FeedConnectsTotal = 24, "feed_connects_total", "Market-data connections established (including replacements).";
+        FeedDisconnectsTotal = 25, "feed_disconnects_total", "Market-data connections lost after being up (closed, error or stale).";
+        FeedConnectFailuresTotal = 26, "feed_connect_failures_total", "Market-data connection attempts that failed.";
+        FeedStaleTotal = 27, "feed_stale_total", "Times the market-data feed went silent beyond the stale limit.";
+        FeedRotationsTotal = 28, "feed_rotations_total", "Market-data connections replaced before their age limit without a gap.";
+        SnapshotRequestsTotal = 29, "snapshot_requests_total", "REST depth snapshots requested.";
+        SnapshotFailuresTotal = 30, "snapshot_failures_total", "REST depth snapshot requests that failed.";
+        GatewayReconnectsTotal = 31, "gateway_reconnects_total", "Order-gateway connections re-established after a loss.";
+        GatewayStatusUnknownTotal = 32, "gateway_status_unknown_total", "Order requests answered with status unknown (resolved by a status query).";
+        GatewayRequestsTotal = 33, "gateway_requests_total", "Requests sent to the venue's order API.";
     }
 }
 

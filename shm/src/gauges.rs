@@ -27,6 +27,12 @@ slot_registry! {
         ReportRingUsed = 14, "report_ring_used", "Slots in use in the report ring.";
         FramesPerSec = 15, "frames_per_sec", "Market-data frames per second over the last publish interval.";
         LastPublishUnixNs = 16, "last_publish_unix_ns", "Wall-clock time of this publish, Unix nanoseconds.";
+        FeedUp = 17, "feed_up", "1 while the market-data connection is up, else 0.";
+        FeedFailingAttempts = 18, "feed_failing_attempts", "Consecutive failed market-data connection attempts.";
+        GatewayUp = 19, "gateway_up", "1 while the order gateway is connected and logged on (always 1 in paper mode).";
+        TradingMode = 20, "trading_mode", "0 replay, 1 paper (live data, simulated fills), 2 live orders.";
+        GatewayClockOffsetMs = 21, "gateway_clock_offset_ms", "Venue clock minus local clock, milliseconds.";
+        GatewayRateLimitUsedPpm = 22, "gateway_rate_limit_used_ppm", "Use of the tightest venue rate limit, parts per million.";
     }
 }
 
