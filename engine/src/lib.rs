@@ -13,6 +13,7 @@ pub mod config;
 pub mod decimal;
 pub mod feed;
 pub mod instrument;
+pub mod live;
 pub mod net;
 pub mod order;
 pub mod paper;

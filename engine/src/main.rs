@@ -5,9 +5,12 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use obi_engine::config::Config;
+use obi_engine::live;
 use obi_engine::replay::{self, ReplayOptions, ScaleSource};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// obi trading engine.
 #[derive(Debug, Parser)]
@@ -52,6 +55,37 @@ enum Command {
         #[arg(required = true, value_name = "RECORDING")]
         recordings: Vec<PathBuf>,
     },
+    /// Trade live market data: paper fills by default, real orders with [venue] mode = "live".
+    ///
+    /// Connects to the venue's market-data stream (or the local simulator, by the URLs in
+    /// [venue]), keeps sequence-checked books, and trades them through the paper venue or the
+    /// venue's order API. Stops on SIGTERM/SIGINT, a kill request from the agent, or
+    /// --duration-s: it halts, cancels working orders, waits for confirmation and prints a
+    /// report.
+    Run {
+        /// Engine config (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration_s: Option<f64>,
+        /// Confirm live trading (also: OBI_ENABLE_LIVE=1). Without it, mode = "live" refuses
+        /// to start.
+        #[arg(long)]
+        live: bool,
+        /// Print a status line to stderr every second.
+        #[arg(long)]
+        status: bool,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        report: ReportFormat,
+        /// Do not publish stats to shared memory.
+        #[arg(long)]
+        no_shm: bool,
+        /// Stats file (default: the config's engine.shm_path).
+        #[arg(long, value_name = "FILE")]
+        shm_path: Option<PathBuf>,
+    },
     /// Validate a config file and print what it resolves to; non-zero exit if invalid.
     CheckConfig {
         /// Engine config (TOML).
@@ -82,6 +116,38 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run {
+            config,
+            duration_s,
+            live,
+            status,
+            report,
+            no_shm,
+            shm_path,
+        } => {
+            let mut cfg = Config::load(&config)?;
+            if let Some(p) = shm_path {
+                cfg.engine.shm_path = p;
+            }
+            let duration = match duration_s {
+                Some(s) if s.is_finite() && s > 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+                Some(s) => {
+                    anyhow::bail!("--duration-s must be a positive number of seconds, got {s}")
+                }
+                None => None,
+            };
+            let options = live::RunOptions {
+                duration,
+                live_confirmed: live || std::env::var("OBI_ENABLE_LIVE").is_ok_and(|v| v == "1"),
+                shm: !no_shm,
+            };
+            let result = run_live(cfg, options, status)?;
+            match report {
+                ReportFormat::Json => println!("{}", result.to_json()),
+                ReportFormat::Text => print!("{}", result.to_text()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { config } => {
             let cfg = Config::load(&config)?;
             println!("config {} is valid", config.display());
@@ -138,6 +204,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// Runs the live loop on its own (pinned) thread; the main thread prints status lines.
+fn run_live(
+    cfg: Config,
+    options: live::RunOptions,
+    status: bool,
+) -> anyhow::Result<live::RunReport> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
+    }
+    let shm_path = cfg.engine.shm_path.clone();
+    let show = status && options.shm && cfg.engine.shm_enabled;
+    let symbols: Vec<String> = cfg
+        .instruments
+        .iter()
+        .map(|(_, s)| s.symbol.to_string())
+        .collect();
+    let core_stop = Arc::clone(&stop);
+    let core = std::thread::Builder::new()
+        .name("obi-core".into())
+        .spawn(move || live::run(&cfg, &options, &core_stop))
+        .context("cannot start the core thread")?;
+    let mut last = std::time::Instant::now();
+    while !core.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if show && last.elapsed() >= std::time::Duration::from_secs(1) {
+            last = std::time::Instant::now();
+            if let Some(line) = live::status::status_line(&shm_path, &symbols) {
+                eprintln!("{line}");
+            }
+        }
+    }
+    match core.join() {
+        Ok(result) => Ok(result?),
+        Err(_) => anyhow::bail!("the core thread panicked"),
     }
 }
 

@@ -59,6 +59,7 @@
 
 mod config;
 mod fees;
+mod gateway;
 mod queue;
 mod stats;
 mod venue;
@@ -66,5 +67,6 @@ mod visible;
 
 pub use config::{PaperConfig, QueueModel};
 pub use fees::FeeRate;
+pub use gateway::PaperGateway;
 pub use stats::PaperStats;
 pub use venue::PaperVenue;

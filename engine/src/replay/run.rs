@@ -13,11 +13,9 @@ use crate::book::L2Book;
 use crate::config::Config;
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec, Instruments};
-use crate::order::{Intent, Report};
-use crate::paper::PaperVenue;
+use crate::paper::PaperGateway;
 use crate::runtime::publish::ShmPublisher;
 use crate::runtime::{TickObserver, TickPath};
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -51,37 +49,6 @@ pub struct ReplayOptions {
     pub no_timing: bool,
     /// How each instrument's scale was obtained (for the report).
     pub scale_sources: Vec<ScaleSource>,
-}
-
-/// The paper venue standing in for the gateway thread.
-#[derive(Debug)]
-struct PaperGateway {
-    venue: PaperVenue,
-    intents: rtrb::Consumer<Intent>,
-    reports: rtrb::Producer<Report>,
-    overflow: VecDeque<Report>,
-}
-
-impl PaperGateway {
-    fn pump(&mut self, now_ns: u64) {
-        while let Ok(intent) = self.intents.pop() {
-            self.venue.submit(intent, now_ns);
-        }
-        let (reports, overflow) = (&mut self.reports, &mut self.overflow);
-        // The ring is drained after every pump; a report that does not fit waits here
-        // rather than being lost.
-        while let Some(r) = overflow.front() {
-            if reports.push(*r).is_err() {
-                break;
-            }
-            overflow.pop_front();
-        }
-        self.venue.poll(now_ns, &mut |r| {
-            if !overflow.is_empty() || reports.push(r).is_err() {
-                overflow.push_back(r);
-            }
-        });
-    }
 }
 
 /// What replay hooks into the tick path: the CSV writer and the paper venue.
@@ -118,12 +85,12 @@ impl ReplaySession {
         let (report_tx, report_rx) = rtrb::RingBuffer::new(config.engine.report_ring_capacity);
         let observer = ReplayObserver {
             tob: tob_out.map(TobWriter::new),
-            gateway: PaperGateway {
-                venue: PaperVenue::new(config.paper, config.instruments.len()),
-                intents: intent_rx,
-                reports: report_tx,
-                overflow: VecDeque::with_capacity(64),
-            },
+            gateway: PaperGateway::new(
+                config.paper,
+                config.instruments.len(),
+                intent_rx,
+                report_tx,
+            ),
         };
         let clock = quanta::Clock::new();
         let tick = TickPath::new(config, intent_tx, report_rx, clock.clone(), observer);

@@ -20,6 +20,43 @@ fn unix_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Connection state the live run loop adds to what the tick path knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// 1 paper, 2 live (replay publishes 0).
+    pub trading_mode: i64,
+    /// Market-data connection up.
+    pub feed_up: bool,
+    /// Consecutive failed market-data connection attempts.
+    pub feed_failing_attempts: u32,
+    /// Market-data connections established.
+    pub feed_connects: u64,
+    /// Market-data connections lost.
+    pub feed_disconnects: u64,
+    /// Failed market-data connection attempts.
+    pub feed_connect_failures: u64,
+    /// Stale-feed detections.
+    pub feed_stale: u64,
+    /// Age-based replacements.
+    pub feed_rotations: u64,
+    /// Snapshots requested.
+    pub snapshot_requests: u64,
+    /// Snapshot requests that failed.
+    pub snapshot_failures: u64,
+    /// Order gateway connected and logged on (paper: always).
+    pub gateway_up: bool,
+    /// Gateway reconnects.
+    pub gateway_reconnects: u64,
+    /// Status-unknown answers.
+    pub gateway_status_unknown: u64,
+    /// Requests sent to the order API.
+    pub gateway_requests: u64,
+    /// Venue clock minus local clock, ms.
+    pub gateway_clock_offset_ms: i64,
+    /// Tightest rate limit use, ppm.
+    pub gateway_rate_limit_used_ppm: i64,
+}
+
 /// The engine's side of the stats file.
 #[derive(Debug)]
 pub struct ShmPublisher {
@@ -68,13 +105,37 @@ impl ShmPublisher {
         if now >= self.next_publish_ns {
             self.next_publish_ns = now + self.interval_ns;
             self.poll_control(tick);
-            self.publish_at(tick, now);
+            self.publish_at(tick, now, None);
         }
     }
 
     /// Publishes now.
     pub fn publish<O: TickObserver>(&mut self, tick: &TickPath<O>) {
-        self.publish_at(tick, unix_ns());
+        self.publish_at(tick, unix_ns(), None);
+    }
+
+    /// The live loop's publish: if `now_unix_ns` reached the next publish time, acts on
+    /// control requests and publishes the tick path's and the links' figures. One compare
+    /// when nothing is due. Returns true when it published.
+    #[inline]
+    pub fn maybe_publish_live<O: TickObserver>(
+        &mut self,
+        tick: &mut TickPath<O>,
+        now_unix_ns: u64,
+        links: &LinkStats,
+    ) -> bool {
+        if now_unix_ns < self.next_publish_ns {
+            return false;
+        }
+        self.next_publish_ns = now_unix_ns + self.interval_ns;
+        self.poll_control(tick);
+        self.publish_at(tick, now_unix_ns, Some(links));
+        true
+    }
+
+    /// Publishes the live loop's figures now (at shutdown).
+    pub fn publish_live<O: TickObserver>(&mut self, tick: &TickPath<O>, links: &LinkStats) {
+        self.publish_at(tick, unix_ns(), Some(links));
     }
 
     /// Acts on control requests from the agent: a kill halts trading and is acknowledged.
@@ -88,9 +149,34 @@ impl ShmPublisher {
         }
     }
 
-    fn publish_at<O: TickObserver>(&mut self, tick: &TickPath<O>, now_ns: u64) {
+    fn publish_at<O: TickObserver>(
+        &mut self,
+        tick: &TickPath<O>,
+        now_ns: u64,
+        links: Option<&LinkStats>,
+    ) {
         let c = &tick.counters;
         let w = &mut self.writer;
+        if let Some(l) = links {
+            for (id, value) in [
+                (CounterId::FeedConnectsTotal, l.feed_connects),
+                (CounterId::FeedDisconnectsTotal, l.feed_disconnects),
+                (CounterId::FeedConnectFailuresTotal, l.feed_connect_failures),
+                (CounterId::FeedStaleTotal, l.feed_stale),
+                (CounterId::FeedRotationsTotal, l.feed_rotations),
+                (CounterId::SnapshotRequestsTotal, l.snapshot_requests),
+                (CounterId::SnapshotFailuresTotal, l.snapshot_failures),
+                (CounterId::GatewayReconnectsTotal, l.gateway_reconnects),
+                (
+                    CounterId::GatewayStatusUnknownTotal,
+                    l.gateway_status_unknown,
+                ),
+                (CounterId::GatewayRequestsTotal, l.gateway_requests),
+            ] {
+                w.set_counter(id, value);
+            }
+        }
+        let links = links.copied().unwrap_or_default();
         for (id, value) in [
             (CounterId::FramesTotal, c.frames),
             (CounterId::BytesTotal, c.bytes),
@@ -140,6 +226,19 @@ impl ShmPublisher {
                 i64::try_from(fps).unwrap_or(i64::MAX),
             );
             g.set(GaugeId::LastPublishUnixNs, now_ns as i64);
+            g.set(GaugeId::OpenOrders, tick.open_orders() as i64);
+            g.set(GaugeId::TradingMode, links.trading_mode);
+            g.set(GaugeId::FeedUp, i64::from(links.feed_up));
+            g.set(
+                GaugeId::FeedFailingAttempts,
+                i64::from(links.feed_failing_attempts),
+            );
+            g.set(GaugeId::GatewayUp, i64::from(links.gateway_up));
+            g.set(GaugeId::GatewayClockOffsetMs, links.gateway_clock_offset_ms);
+            g.set(
+                GaugeId::GatewayRateLimitUsedPpm,
+                links.gateway_rate_limit_used_ppm,
+            );
             for (i, ib) in tick.books().iter().enumerate() {
                 let id = crate::instrument::InstrumentId(i as u16);
                 let bid = ib.book.best_bid();

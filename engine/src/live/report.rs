@@ -1,0 +1,114 @@
+//! The end-of-run report of `obi-engine run`.
+
+use super::feed::FeedStats;
+use crate::runtime::counters::Counters;
+use serde::Serialize;
+
+/// One instrument at the end of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstrumentEnd {
+    /// Symbol.
+    pub symbol: String,
+    /// Book synchronised at the end.
+    pub book_valid: bool,
+    /// Signed position, lots.
+    pub position_lots: i64,
+    /// Signed position as decimal text in the base asset.
+    pub position: String,
+}
+
+/// What a live run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// `paper` or `live`.
+    pub mode: &'static str,
+    /// Why the run ended.
+    pub stop_reason: String,
+    /// Wall time run, seconds.
+    pub elapsed_s: f64,
+    /// Tick-path counters.
+    pub counters: Counters,
+    /// Market-data link counters.
+    pub feed: FeedStats,
+    /// Snapshots requested / failed.
+    pub snapshot_requests: u64,
+    /// Snapshot requests that failed.
+    pub snapshot_failures: u64,
+    /// Orders still open at the end (0 after a clean stop).
+    pub open_orders_at_end: usize,
+    /// Per instrument.
+    pub instruments: Vec<InstrumentEnd>,
+    /// Realized PnL net of fees, quote currency.
+    pub realized_pnl: f64,
+    /// Unrealized PnL at the last mid, quote currency.
+    pub unrealized_pnl: f64,
+    /// Largest drawdown, quote currency.
+    pub max_drawdown: f64,
+    /// Receipt → intent latency percentiles, ns: p50, p90, p99, p99.9, max.
+    pub intent_latency_ns: [u64; 5],
+    /// Intents measured.
+    pub intent_latency_count: u64,
+    /// Halted by a kill request or a stop.
+    pub halted: bool,
+}
+
+impl RunReport {
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// A short human summary.
+    pub fn to_text(&self) -> String {
+        let c = &self.counters;
+        let l = &self.intent_latency_ns;
+        let mut out = format!(
+            "obi-engine run ({}) ended: {}\n  elapsed {:.1} s, frames {}, diffs applied {}, gaps {}, resyncs {}, crossed {}, parse errors {}\n  feed: connects {}, disconnects {}, failures {}, stale {}, rotations {}; snapshots {} ({} failed)\n  orders: intents {}, accepted {}, rejected {}, cancelled {}, fills {}, open at end {}\n  pnl: realized {:.6}, unrealized {:.6}, max drawdown {:.6}\n  tick->intent ns: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n",
+            self.mode,
+            self.stop_reason,
+            self.elapsed_s,
+            c.frames,
+            c.diffs_applied,
+            c.gaps,
+            c.resyncs,
+            c.crossed,
+            c.parse_errors,
+            self.feed.connects,
+            self.feed.disconnects,
+            self.feed.connect_failures,
+            self.feed.stale,
+            self.feed.rotations,
+            self.snapshot_requests,
+            self.snapshot_failures,
+            c.intents,
+            c.orders_accepted,
+            c.orders_rejected,
+            c.orders_canceled,
+            c.fills,
+            self.open_orders_at_end,
+            self.realized_pnl,
+            self.unrealized_pnl,
+            self.max_drawdown,
+            l[0],
+            l[1],
+            l[2],
+            l[3],
+            l[4],
+            self.intent_latency_count,
+        );
+        for i in &self.instruments {
+            out.push_str(&format!(
+                "  {}: position {} ({} lots), book {}\n",
+                i.symbol,
+                i.position,
+                i.position_lots,
+                if i.book_valid {
+                    "valid"
+                } else {
+                    "not synchronised"
+                }
+            ));
+        }
+        out
+    }
+}

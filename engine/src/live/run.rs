@@ -1,0 +1,388 @@
+//! The live run loop: the core thread's busy-poll (or `epoll`-wait) loop.
+//!
+//! One iteration: wait for socket readiness (`mio`, zero timeout when spinning); read
+//! market frames into the tick path; take snapshot replies; drain execution reports; run
+//! strategy timers once a millisecond; ask for snapshots the books need; publish to shared
+//! memory when due; check the stop flag. Connection setup, snapshots and retired sockets
+//! are handled by helper threads, so nothing here blocks; after warm-up nothing here
+//! allocates (connections and snapshot buffers are created off this thread and recycled).
+
+use super::connector::Connector;
+use super::feed::{FeedLink, LinkEvent};
+use super::report::{InstrumentEnd, RunReport};
+use super::snapshot::{SnapshotFetcher, SnapshotRequest};
+use super::streams::{combined_stream, snapshot_url};
+use crate::book::L2Book;
+use crate::config::{Config, PollMode, TradingMode};
+use crate::feed::event::MarketEvent;
+use crate::instrument::{InstrumentId, InstrumentSpec};
+use crate::net::Backoff;
+use crate::paper::PaperGateway;
+use crate::runtime::publish::{LinkStats, ShmPublisher};
+use crate::runtime::{TickObserver, TickPath};
+use mio::{Events, Poll, Token, Waker};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Token of the waker other threads use to wake the core thread in `block` mode.
+pub const WAKER_TOKEN: Token = Token(0);
+const FEED_TOKENS: [Token; 2] = [Token(1), Token(2)];
+/// Strategy timers run at most this often without frames, ns.
+const IDLE_TIMER_NS: u64 = 1_000_000;
+/// Longest `epoll` wait in `block` mode (timers still run on time).
+const BLOCK_WAIT: Duration = Duration::from_millis(1);
+
+/// Why a run could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Live trading was configured but not confirmed.
+    #[error(
+        "[venue] mode = \"live\" sends real orders: confirm with --live or OBI_ENABLE_LIVE=1 (or set mode = \"paper\")"
+    )]
+    LiveNotConfirmed,
+    /// Live order entry is not available in this build.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A thread, the poller or the stats file could not be set up.
+    #[error("cannot start: {0}")]
+    Setup(String),
+}
+
+/// Switches beyond the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop after this long (None: until a signal or a kill).
+    pub duration: Option<Duration>,
+    /// Live trading confirmed (`--live` or `OBI_ENABLE_LIVE=1`).
+    pub live_confirmed: bool,
+    /// Publish to the config's stats file.
+    pub shm: bool,
+}
+
+/// What the live loop hooks into the tick path: the paper venue sees market events.
+#[derive(Debug)]
+pub struct LiveObserver {
+    paper: Option<PaperGateway>,
+}
+
+impl TickObserver for LiveObserver {
+    fn on_market(&mut self, event: &MarketEvent<'_>, book: &L2Book, ts_ns: u64) {
+        if let Some(p) = &mut self.paper {
+            p.venue.on_market(event, book, ts_ns);
+        }
+    }
+}
+
+/// Snapshot bookkeeping per instrument.
+#[derive(Debug)]
+struct SnapshotSlot {
+    url: String,
+    buf: Option<Vec<u8>>,
+    in_flight: bool,
+    last_request_ns: u64,
+}
+
+/// Maps `quanta` raw stamps to Unix nanoseconds (the live market clock).
+#[derive(Debug, Clone)]
+struct WallClock {
+    clock: quanta::Clock,
+    start_raw: u64,
+    start_unix_ns: u64,
+}
+
+impl WallClock {
+    fn new(clock: quanta::Clock) -> WallClock {
+        let start_raw = clock.raw();
+        let start_unix_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        WallClock {
+            clock,
+            start_raw,
+            start_unix_ns,
+        }
+    }
+
+    #[inline]
+    fn unix_ns(&self, raw: u64) -> u64 {
+        self.start_unix_ns + self.clock.delta_as_nanos(self.start_raw, raw)
+    }
+}
+
+/// Runs the engine live until `stop` is set, the duration passes, or a kill request halts
+/// it and its orders are cancelled.
+pub fn run(
+    config: &Config,
+    options: &RunOptions,
+    stop: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let mode = config.venue.section.mode;
+    if mode == TradingMode::Live && !options.live_confirmed {
+        return Err(RunError::LiveNotConfirmed);
+    }
+    if mode == TradingMode::Live {
+        return Err(RunError::Unsupported(
+            "live order entry is not wired into this build yet; use [venue] mode = \"paper\""
+                .into(),
+        ));
+    }
+    let setup = |what: &str, e: &dyn std::fmt::Display| RunError::Setup(format!("{what}: {e}"));
+    let mut poll = Poll::new().map_err(|e| setup("epoll", &e))?;
+    let _waker =
+        Arc::new(Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| setup("waker", &e))?);
+    let n = config.instruments.len();
+    let (intent_tx, intent_rx) = rtrb::RingBuffer::new(config.engine.intent_ring_capacity);
+    let (report_tx, report_rx) = rtrb::RingBuffer::new(config.engine.report_ring_capacity);
+    let observer = LiveObserver {
+        paper: Some(PaperGateway::new(config.paper, n, intent_rx, report_tx)),
+    };
+    let timeout = Duration::from_millis(config.venue.section.connect_timeout_ms);
+    let connector = Connector::spawn(timeout).map_err(|e| setup("connector thread", &e))?;
+    let snapshots = SnapshotFetcher::spawn(timeout).map_err(|e| setup("snapshot thread", &e))?;
+    let mut publisher = if options.shm && config.engine.shm_enabled {
+        Some(ShmPublisher::create(config).map_err(|e| setup("stats file", &e))?)
+    } else {
+        None
+    };
+    let clock = quanta::Clock::new();
+    let wall = WallClock::new(clock.clone());
+    let mut tick = TickPath::new(config, intent_tx, report_rx, clock.clone(), observer);
+    let seed = wall.start_unix_ns ^ u64::from(std::process::id());
+    let mut link = FeedLink::new(
+        combined_stream(&config.venue, &config.instruments),
+        Backoff::new(config.venue.backoff(), seed),
+        config.venue.section.stale_feed_ms,
+        config.venue.section.max_connection_age_s,
+        FEED_TOKENS,
+    );
+    let mut slots: Vec<SnapshotSlot> = config
+        .instruments
+        .iter()
+        .map(|(_, spec): (InstrumentId, &InstrumentSpec)| SnapshotSlot {
+            url: snapshot_url(&config.venue, spec),
+            buf: Some(Vec::with_capacity(1 << 20)),
+            in_flight: false,
+            last_request_ns: 0,
+        })
+        .collect();
+    if let Some(core) = config.engine.core_id {
+        pin_to(core);
+    }
+
+    let mut links = LinkStats {
+        trading_mode: 1,
+        gateway_up: true,
+        ..LinkStats::default()
+    };
+    let mut frame_buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut events = Events::with_capacity(64);
+    let spin = config.engine.poll_mode == PollMode::Spin;
+    let started = Instant::now();
+    let deadline = options.duration.map(|d| started + d);
+    let snapshot_gap_ns = config.venue.section.snapshot_min_interval_ms * 1_000_000;
+    let grace_ns = config.engine.stop_grace_ms * 1_000_000;
+    let mut next_timer_ns = 0u64;
+    let mut stopping_since_ns: Option<u64> = None;
+    let mut stop_reason = String::new();
+    let mut exhausted_reported = false;
+
+    loop {
+        // Spin only while there is a feed to spin for: a core waiting to reconnect sleeps in
+        // epoll (woken by the connector's answer within a millisecond), never burns 100 %.
+        let wait = if spin && link.stats.up {
+            Duration::ZERO
+        } else {
+            BLOCK_WAIT
+        };
+        if let Err(e) = poll.poll(&mut events, Some(wait))
+            && e.kind() != std::io::ErrorKind::Interrupted
+        {
+            stop_reason = format!("epoll failed: {e}");
+            break;
+        }
+        for event in events.iter() {
+            link.on_readable(event.token());
+        }
+        let raw = clock.raw();
+        let now_ns = wall.unix_ns(raw);
+
+        // Market data.
+        let event = link.poll_frames(
+            &mut frame_buf,
+            now_ns,
+            &connector,
+            poll.registry(),
+            &mut |frame: &mut [u8]| {
+                let receipt = clock.raw();
+                let ts = wall.unix_ns(receipt);
+                tick.on_frame(frame, ts, receipt, None);
+                if let Some(p) = &mut tick.observer.paper {
+                    p.pump(ts);
+                }
+                tick.on_reports(ts);
+            },
+        );
+        let event = event.or_else(|| link.maintain(now_ns, &connector, poll.registry()));
+        if let Some(event) = event {
+            for i in 0..n {
+                tick.reset_instrument(InstrumentId(i as u16), now_ns);
+            }
+            if event == LinkEvent::Connected {
+                for slot in &mut slots {
+                    slot.last_request_ns = 0;
+                }
+            }
+        }
+        if link.stats.exhausted && !exhausted_reported {
+            exhausted_reported = true;
+            eprintln!(
+                "obi-engine: market data unreachable after {} attempts: {}",
+                link.stats.failing_attempts,
+                link.last_error().unwrap_or("unknown error")
+            );
+        } else if !link.stats.exhausted {
+            exhausted_reported = false;
+        }
+
+        // Snapshots: replies first, then requests for books that need one.
+        while let Some(reply) = snapshots.poll() {
+            let i = reply.instrument.index();
+            let slot = &mut slots[i];
+            slot.in_flight = false;
+            let mut buf = reply.buf;
+            match reply.result {
+                Ok(()) if link.stats.up => {
+                    let receipt = clock.raw();
+                    tick.on_frame(
+                        &mut buf,
+                        wall.unix_ns(receipt),
+                        receipt,
+                        Some(reply.instrument),
+                    );
+                }
+                Ok(()) => {}
+                Err(_) => links.snapshot_failures += 1,
+            }
+            slot.buf = Some(buf);
+        }
+        if link.stats.up {
+            for (i, slot) in slots.iter_mut().enumerate() {
+                let id = InstrumentId(i as u16);
+                if !tick.book(id).resync_requested
+                    || slot.in_flight
+                    || now_ns.saturating_sub(slot.last_request_ns) < snapshot_gap_ns
+                {
+                    continue;
+                }
+                let Some(buf) = slot.buf.take() else { continue };
+                let request = SnapshotRequest {
+                    instrument: id,
+                    url: slot.url.clone(),
+                    buf,
+                };
+                match snapshots.request(request) {
+                    Ok(()) => {
+                        slot.in_flight = true;
+                        slot.last_request_ns = now_ns;
+                        links.snapshot_requests += 1;
+                    }
+                    Err(back) => slot.buf = Some(back.buf),
+                }
+            }
+        }
+
+        // Orders: venue reports, then timers.
+        if let Some(p) = &mut tick.observer.paper {
+            p.pump(now_ns);
+        }
+        tick.on_reports(now_ns);
+        if now_ns >= next_timer_ns {
+            next_timer_ns = now_ns + IDLE_TIMER_NS;
+            tick.on_idle(now_ns, raw);
+        }
+
+        // Stats and control (a kill request halts the tick path here).
+        links.feed_up = link.stats.up;
+        links.feed_failing_attempts = link.stats.failing_attempts;
+        links.feed_connects = link.stats.connects;
+        links.feed_disconnects = link.stats.disconnects;
+        links.feed_connect_failures = link.stats.connect_failures;
+        links.feed_stale = link.stats.stale;
+        links.feed_rotations = link.stats.rotations;
+        if let Some(p) = &mut publisher {
+            p.maybe_publish_live(&mut tick, now_ns, &links);
+        }
+
+        // Stopping: halt (cancels go out), wait for the venue to confirm, then leave.
+        if stopping_since_ns.is_none() {
+            let reason = if stop.load(Ordering::Relaxed) {
+                Some("stop signal")
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some("duration reached")
+            } else if tick.is_halted() {
+                Some("kill request")
+            } else {
+                None
+            };
+            if let Some(r) = reason {
+                stop_reason = r.to_string();
+                tick.halt(now_ns);
+                stopping_since_ns = Some(now_ns);
+            }
+        }
+        if let Some(since) = stopping_since_ns
+            && (tick.open_orders() == 0 || now_ns.saturating_sub(since) > grace_ns)
+        {
+            break;
+        }
+    }
+
+    link.shutdown(&connector, poll.registry());
+    if let Some(p) = &mut publisher {
+        p.publish_live(&tick, &links);
+    }
+    let money = tick.money_micros();
+    let lat = tick.intent_latency.percentiles();
+    let instruments = tick
+        .instruments()
+        .iter()
+        .map(|(id, spec)| {
+            let lots = tick.position_lots(id);
+            let mut position = String::new();
+            let _ = spec.qty.write(&mut position, lots);
+            InstrumentEnd {
+                symbol: spec.symbol.to_string(),
+                book_valid: tick.book(id).sync.is_valid(),
+                position_lots: lots,
+                position,
+            }
+        })
+        .collect();
+    Ok(RunReport {
+        mode: "paper",
+        stop_reason,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        counters: tick.counters,
+        feed: link.stats,
+        snapshot_requests: links.snapshot_requests,
+        snapshot_failures: links.snapshot_failures,
+        open_orders_at_end: tick.open_orders(),
+        instruments,
+        realized_pnl: money.realized as f64 / 1e6,
+        unrealized_pnl: money.unrealized as f64 / 1e6,
+        max_drawdown: money.max_drawdown as f64 / 1e6,
+        intent_latency_ns: [lat.p50, lat.p90, lat.p99, lat.p999, lat.max],
+        intent_latency_count: lat.count,
+        halted: tick.is_halted(),
+    })
+}
+
+/// Pins the calling thread; says so once if the core does not exist.
+fn pin_to(core: usize) {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    match ids.into_iter().find(|c| c.id == core) {
+        Some(id) if core_affinity::set_for_current(id) => {}
+        _ => eprintln!("obi-engine: cannot pin the core thread to core {core}; running unpinned"),
+    }
+}
