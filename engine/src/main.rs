@@ -85,6 +85,27 @@ enum Command {
         /// Stats file (default: the config's engine.shm_path).
         #[arg(long, value_name = "FILE")]
         shm_path: Option<PathBuf>,
+        /// Also record every frame and snapshot to FILE (collector format).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Record live market data (every frame and snapshot) for replay; never trades.
+    ///
+    /// Writes the collector format `obi-engine replay` reads: `<local_ns> <json>` per line,
+    /// gzip-compressed when FILE ends in .gz. Stops on SIGTERM/SIGINT or --duration-s.
+    Record {
+        /// Engine config (TOML): instruments and [venue].
+        #[arg(long)]
+        config: PathBuf,
+        /// Output file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        duration_s: Option<f64>,
+        /// Do not publish stats to shared memory.
+        #[arg(long)]
+        no_shm: bool,
     },
     /// Validate a config file and print what it resolves to; non-zero exit if invalid.
     CheckConfig {
@@ -124,22 +145,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report,
             no_shm,
             shm_path,
+            record,
         } => {
             let mut cfg = Config::load(&config)?;
             if let Some(p) = shm_path {
                 cfg.engine.shm_path = p;
             }
-            let duration = match duration_s {
-                Some(s) if s.is_finite() && s > 0.0 => Some(std::time::Duration::from_secs_f64(s)),
-                Some(s) => {
-                    anyhow::bail!("--duration-s must be a positive number of seconds, got {s}")
-                }
-                None => None,
-            };
             let options = live::RunOptions {
-                duration,
+                duration: duration_arg(duration_s)?,
                 live_confirmed: live || std::env::var("OBI_ENABLE_LIVE").is_ok_and(|v| v == "1"),
                 shm: !no_shm,
+                record,
+                observe_only: false,
             };
             let result = run_live(cfg, options, status)?;
             match report {
@@ -147,6 +164,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ReportFormat::Text => print!("{}", result.to_text()),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Record {
+            config,
+            out,
+            duration_s,
+            no_shm,
+        } => {
+            let mut cfg = Config::load(&config)?;
+            // Recording never trades, whatever the config says.
+            cfg.venue.section.mode = obi_engine::config::TradingMode::Paper;
+            let options = live::RunOptions {
+                duration: duration_arg(duration_s)?,
+                live_confirmed: false,
+                shm: !no_shm,
+                record: Some(out),
+                observe_only: true,
+            };
+            let result = run_live(cfg, options, false)?;
+            print!("{}", result.to_text());
+            let failed = result
+                .recording
+                .as_ref()
+                .is_none_or(|r| r.error.is_some() || r.dropped > 0);
+            Ok(if failed {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::CheckConfig { config } => {
             let cfg = Config::load(&config)?;
@@ -204,6 +249,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// `--duration-s` as a duration; positive and finite.
+fn duration_arg(seconds: Option<f64>) -> anyhow::Result<Option<std::time::Duration>> {
+    match seconds {
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(std::time::Duration::from_secs_f64(s))),
+        Some(s) => anyhow::bail!("--duration-s must be a positive number of seconds, got {s}"),
+        None => Ok(None),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod feed;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod snapshot;

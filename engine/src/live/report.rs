@@ -17,6 +17,19 @@ pub struct InstrumentEnd {
     pub position: String,
 }
 
+/// What `record` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingSummary {
+    /// Lines (frames and snapshots) written.
+    pub lines: u64,
+    /// Lines dropped because the writer fell behind (should be 0).
+    pub dropped: u64,
+    /// Bytes handed to the file (before compression).
+    pub bytes: u64,
+    /// Why the file may be incomplete.
+    pub error: Option<String>,
+}
+
 /// What a live run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -50,6 +63,8 @@ pub struct RunReport {
     pub intent_latency_count: u64,
     /// Halted by a kill request or a stop.
     pub halted: bool,
+    /// The recording, when one was made.
+    pub recording: Option<RecordingSummary>,
 }
 
 impl RunReport {
@@ -96,6 +111,18 @@ impl RunReport {
             l[4],
             self.intent_latency_count,
         );
+        if let Some(r) = &self.recording {
+            out.push_str(&format!(
+                "  recorded {} lines ({} bytes), dropped {}{}\n",
+                r.lines,
+                r.bytes,
+                r.dropped,
+                r.error
+                    .as_deref()
+                    .map(|e| format!(", ERROR: {e}"))
+                    .unwrap_or_default()
+            ));
+        }
         for i in &self.instruments {
             out.push_str(&format!(
                 "  {}: position {} ({} lots), book {}\n",

@@ -9,7 +9,8 @@
 
 use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
-use super::report::{InstrumentEnd, RunReport};
+use super::record::Recorder;
+use super::report::{InstrumentEnd, RecordingSummary, RunReport};
 use super::snapshot::{SnapshotFetcher, SnapshotRequest};
 use super::streams::{combined_stream, snapshot_url};
 use crate::book::L2Book;
@@ -58,6 +59,10 @@ pub struct RunOptions {
     pub live_confirmed: bool,
     /// Publish to the config's stats file.
     pub shm: bool,
+    /// Record every frame and snapshot to this file (collector format; `.gz` compresses).
+    pub record: Option<std::path::PathBuf>,
+    /// Do not trade (recording only): the strategy is never switched on.
+    pub observe_only: bool,
 }
 
 /// What the live loop hooks into the tick path: the paper venue sees market events.
@@ -166,6 +171,16 @@ pub fn run(
             last_request_ns: 0,
         })
         .collect();
+    let mut recorder = match &options.record {
+        Some(path) => Some(
+            Recorder::create(path)
+                .map_err(|e| setup(&format!("cannot create recording {}", path.display()), &e))?,
+        ),
+        None => None,
+    };
+    if options.observe_only {
+        tick.halt(wall.start_unix_ns);
+    }
     if let Some(core) = config.engine.core_id {
         pin_to(core);
     }
@@ -216,6 +231,10 @@ pub fn run(
             &mut |frame: &mut [u8]| {
                 let receipt = clock.raw();
                 let ts = wall.unix_ns(receipt);
+                if let Some(r) = &mut recorder {
+                    // Before parsing: the parser works on the bytes in place.
+                    r.record(ts, frame);
+                }
                 tick.on_frame(frame, ts, receipt, None);
                 if let Some(p) = &mut tick.observer.paper {
                     p.pump(ts);
@@ -320,7 +339,7 @@ pub fn run(
                 Some("stop signal")
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 Some("duration reached")
-            } else if tick.is_halted() {
+            } else if tick.is_halted() && !options.observe_only {
                 Some("kill request")
             } else {
                 None
@@ -339,6 +358,26 @@ pub fn run(
     }
 
     link.shutdown(&connector, poll.registry());
+    let recording = match recorder {
+        Some(r) => {
+            let (lines, dropped) = (r.lines, r.dropped);
+            match r.finish() {
+                Ok(bytes) => Some(RecordingSummary {
+                    lines,
+                    dropped,
+                    bytes,
+                    error: None,
+                }),
+                Err(e) => Some(RecordingSummary {
+                    lines,
+                    dropped,
+                    bytes: 0,
+                    error: Some(e.to_string()),
+                }),
+            }
+        }
+        None => None,
+    };
     if let Some(p) = &mut publisher {
         p.publish_live(&tick, &links);
     }
@@ -360,7 +399,11 @@ pub fn run(
         })
         .collect();
     Ok(RunReport {
-        mode: "paper",
+        mode: if options.observe_only {
+            "record"
+        } else {
+            "paper"
+        },
         stop_reason,
         elapsed_s: started.elapsed().as_secs_f64(),
         counters: tick.counters,
@@ -375,6 +418,7 @@ pub fn run(
         intent_latency_ns: [lat.p50, lat.p90, lat.p99, lat.p999, lat.max],
         intent_latency_count: lat.count,
         halted: tick.is_halted(),
+        recording,
     })
 }
 
