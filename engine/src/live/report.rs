@@ -61,6 +61,10 @@ pub struct RunReport {
     pub intent_latency_ns: [u64; 5],
     /// Intents measured.
     pub intent_latency_count: u64,
+    /// Connection up (first, or after a loss) → every book synchronised, ms: p50, max.
+    pub resync_ms: [f64; 2],
+    /// Resynchronisations measured.
+    pub resync_count: u64,
     /// Halted by a kill request or a stop.
     pub halted: bool,
     /// The recording, when one was made.
@@ -78,7 +82,7 @@ impl RunReport {
         let c = &self.counters;
         let l = &self.intent_latency_ns;
         let mut out = format!(
-            "obi-engine run ({}) ended: {}\n  elapsed {:.1} s, frames {}, diffs applied {}, gaps {}, resyncs {}, crossed {}, parse errors {}\n  feed: connects {}, disconnects {}, failures {}, stale {}, rotations {}; snapshots {} ({} failed)\n  orders: intents {}, accepted {}, rejected {}, cancelled {}, fills {}, open at end {}\n  pnl: realized {:.6}, unrealized {:.6}, max drawdown {:.6}\n  tick->intent ns: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n",
+            "obi-engine run ({}) ended: {}\n  elapsed {:.1} s, frames {}, diffs applied {}, gaps {}, resyncs {}, crossed {}, parse errors {}\n  feed: connects {}, disconnects {}, failures {}, stale {}, rotations {}; snapshots {} ({} failed)\n  orders: intents {}, accepted {}, rejected {}, cancelled {}, fills {}, open at end {}\n  pnl: realized {:.6}, unrealized {:.6}, max drawdown {:.6}\n  tick->intent ns: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n  connect/reconnect -> books synced ms: p50 {:.1} max {:.1} (n={})\n",
             self.mode,
             self.stop_reason,
             self.elapsed_s,
@@ -110,6 +114,9 @@ impl RunReport {
             l[3],
             l[4],
             self.intent_latency_count,
+            self.resync_ms[0],
+            self.resync_ms[1],
+            self.resync_count,
         );
         if let Some(r) = &self.recording {
             out.push_str(&format!(

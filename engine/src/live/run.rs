@@ -20,7 +20,7 @@ use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::net::Backoff;
 use crate::paper::PaperGateway;
 use crate::runtime::publish::{LinkStats, ShmPublisher};
-use crate::runtime::{TickObserver, TickPath};
+use crate::runtime::{LatencyHistogram, TickObserver, TickPath};
 use mio::{Events, Poll, Token, Waker};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -201,6 +201,9 @@ pub fn run(
     let mut stopping_since_ns: Option<u64> = None;
     let mut stop_reason = String::new();
     let mut exhausted_reported = false;
+    // Connection lost (or first connect) → every book valid again, ns.
+    let mut resync_started_ns: Option<u64> = Some(wall.start_unix_ns);
+    let mut resync_latency = LatencyHistogram::new();
 
     loop {
         // Spin only while there is a feed to spin for: a core waiting to reconnect sleeps in
@@ -246,6 +249,9 @@ pub fn run(
         if let Some(event) = event {
             for i in 0..n {
                 tick.reset_instrument(InstrumentId(i as u16), now_ns);
+            }
+            if event == LinkEvent::Lost || resync_started_ns.is_none() {
+                resync_started_ns.get_or_insert(now_ns);
             }
             if event == LinkEvent::Connected {
                 for slot in &mut slots {
@@ -309,6 +315,14 @@ pub fn run(
                     Err(back) => slot.buf = Some(back.buf),
                 }
             }
+        }
+
+        if let Some(since) = resync_started_ns
+            && link.stats.up
+            && tick.books().iter().all(|b| b.sync.is_valid())
+        {
+            resync_latency.record(now_ns.saturating_sub(since));
+            resync_started_ns = None;
         }
 
         // Orders: venue reports, then timers.
@@ -417,6 +431,11 @@ pub fn run(
         max_drawdown: money.max_drawdown as f64 / 1e6,
         intent_latency_ns: [lat.p50, lat.p90, lat.p99, lat.p999, lat.max],
         intent_latency_count: lat.count,
+        resync_ms: {
+            let r = resync_latency.percentiles();
+            [r.p50 as f64 / 1e6, r.max as f64 / 1e6]
+        },
+        resync_count: resync_latency.percentiles().count,
         halted: tick.is_halted(),
         recording,
     })
