@@ -13,12 +13,17 @@
 //!   `engine.min_free_disk_mib` free. Otherwise 503 with the reasons. An engine that is
 //!   halted on purpose is therefore *not ready*: it is alive but not trading.
 //!
-//! The evaluation is pure (no I/O): callers gather the kill-file and disk facts.
+//! The last backup's age is reported as the `backup` component but does not block
+//! readiness (an old backup is no reason to stop trading); when it fails or is older than
+//! `backup.max_age_hours` it is listed under `warnings` and alerted on.
+//!
+//! The evaluation is pure (no I/O): callers gather the kill-file, disk and backup facts.
 
 use serde::Serialize;
 
 use obi_shm::{CounterId, GaugeId, InstrumentGaugeId};
 
+use crate::backup::status::BackupStatus;
 use crate::engine::{EngineSnapshot, ShmStatus};
 
 /// Facts gathered outside the snapshot (file system).
@@ -28,6 +33,8 @@ pub struct LocalFacts {
     pub kill_file_present: bool,
     /// Available bytes in the state dir, or why it could not be measured.
     pub state_dir_available_bytes: Result<u64, String>,
+    /// The last backup, when backups are enabled.
+    pub backup: Option<BackupStatus>,
 }
 
 /// Thresholds from the config.
@@ -37,6 +44,8 @@ pub struct Thresholds {
     pub heartbeat_stale_ms: u64,
     /// Free-space floor for the state dir.
     pub min_free_disk_bytes: u64,
+    /// Backups older than this are reported, milliseconds.
+    pub backup_max_age_ms: u64,
 }
 
 /// Overall verdict.
@@ -181,6 +190,22 @@ pub struct MetricsSection {
     pub open_orders: i64,
 }
 
+/// The last backup (informational: does not block readiness).
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupComponent {
+    /// Verdict (a failure here is a warning, not a readiness failure).
+    #[serde(flatten)]
+    pub verdict: Component,
+    /// Last success, Unix milliseconds.
+    pub last_success_unix_ms: Option<i64>,
+    /// Age of the last success, seconds.
+    pub last_backup_age_secs: Option<u64>,
+    /// Whether the last attempt succeeded.
+    pub last_attempt_ok: Option<bool>,
+    /// Archive of the last success.
+    pub last_archive: Option<String>,
+}
+
 /// Components of the detailed report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Components {
@@ -192,6 +217,9 @@ pub struct Components {
     pub kill: KillComponent,
     /// State-dir disk space.
     pub disk: DiskComponent,
+    /// Last backup age (absent when backups are disabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupComponent>,
 }
 
 /// The full report behind `/healthz/detailed` (and, reduced, `/healthz`).
@@ -201,6 +229,9 @@ pub struct HealthReport {
     pub status: Status,
     /// Every failing component's reason.
     pub reasons: Vec<String>,
+    /// Problems that do not block readiness (old or failed backup).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Agent observation time, Unix nanoseconds.
     pub observed_unix_ns: u64,
     /// Components.
@@ -216,6 +247,14 @@ pub fn evaluate(snap: &EngineSnapshot, facts: &LocalFacts, limits: Thresholds) -
     let books = book_components(snap);
     let kill = kill_component(snap, facts);
     let disk = disk_component(facts, limits);
+    let backup = facts
+        .backup
+        .as_ref()
+        .map(|b| backup_component(b, snap.observed_unix_ns, limits));
+    let warnings = backup
+        .iter()
+        .filter_map(|b| b.verdict.reason.as_ref().map(|r| format!("backup: {r}")))
+        .collect();
 
     let mut reasons = Vec::new();
     let verdicts = std::iter::once(("engine", &engine.verdict))
@@ -234,12 +273,14 @@ pub fn evaluate(snap: &EngineSnapshot, facts: &LocalFacts, limits: Thresholds) -
     HealthReport {
         status,
         reasons,
+        warnings,
         observed_unix_ns: snap.observed_unix_ns,
         components: Components {
             engine,
             books,
             kill,
             disk,
+            backup,
         },
         metrics: metrics_section(snap),
     }
@@ -348,6 +389,30 @@ fn disk_component(facts: &LocalFacts, limits: Thresholds) -> DiskComponent {
         verdict,
         available_bytes: available,
         min_free_bytes: limits.min_free_disk_bytes,
+    }
+}
+
+fn backup_component(b: &BackupStatus, now_unix_ns: u64, limits: Thresholds) -> BackupComponent {
+    let now_ms = i64::try_from(now_unix_ns / 1_000_000).unwrap_or(i64::MAX);
+    let age_ms = b
+        .last_success_unix_ms
+        .map(|t| u64::try_from(now_ms.saturating_sub(t)).unwrap_or(0));
+    let verdict = match (b.last_attempt_ok, &b.last_error, age_ms) {
+        (Some(false), Some(e), _) => Component::fail(format!("last backup failed: {e}")),
+        (_, _, None) => Component::fail("no successful backup yet"),
+        (_, _, Some(age)) if age > limits.backup_max_age_ms => Component::fail(format!(
+            "last successful backup is {} h old (limit {} h)",
+            age / 3_600_000,
+            limits.backup_max_age_ms / 3_600_000
+        )),
+        _ => Component::ok(),
+    };
+    BackupComponent {
+        verdict,
+        last_success_unix_ms: b.last_success_unix_ms,
+        last_backup_age_secs: age_ms.map(|a| a / 1_000),
+        last_attempt_ok: b.last_attempt_ok,
+        last_archive: b.last_archive.clone(),
     }
 }
 

@@ -8,8 +8,10 @@
 //! `tower::ServiceExt::oneshot` without opening a port; `main.rs` only parses the CLI.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod control;
 pub mod engine;

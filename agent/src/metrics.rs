@@ -13,14 +13,20 @@ use std::fmt::Write as _;
 
 use obi_shm::{CounterId, GaugeId, InstrumentGaugeId};
 
+use crate::alerts::AlertStats;
+use crate::backup::status::BackupStatus;
 use crate::engine::{EngineSnapshot, ShmStatus};
 
 /// Content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The agent's own facts to export beside the engine's.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AgentFacts {
+    /// Alert delivery counters.
+    pub alerts: AlertStats,
+    /// The last backup.
+    pub backup: BackupStatus,
     /// Whether the kill file exists.
     pub kill_file_present: bool,
     /// Available bytes in the state dir, when measurable.
@@ -92,9 +98,11 @@ pub fn base_units(raw: &str) -> Exported {
 
 /// Renders the whole exposition.
 #[must_use]
-pub fn render(snap: &EngineSnapshot, agent: AgentFacts) -> String {
+pub fn render(snap: &EngineSnapshot, agent: &AgentFacts) -> String {
     let mut out = String::with_capacity(16 * 1024);
     render_agent(&mut out, snap, agent);
+    render_alerts(&mut out, &agent.alerts);
+    render_backup(&mut out, &agent.backup);
     render_engine(&mut out, snap);
     out
 }
@@ -109,7 +117,7 @@ fn sample(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Disp
     let _ = writeln!(out, "{name}{labels} {value}");
 }
 
-fn render_agent(out: &mut String, snap: &EngineSnapshot, agent: AgentFacts) {
+fn render_agent(out: &mut String, snap: &EngineSnapshot, agent: &AgentFacts) {
     family(
         out,
         "obi_agent_up",
@@ -189,6 +197,86 @@ fn render_agent(out: &mut String, snap: &EngineSnapshot, agent: AgentFacts) {
         "Authenticated control actions (kill, reset) handled.",
     );
     sample(out, name, "", agent.control_actions_total);
+}
+
+fn render_alerts(out: &mut String, a: &AlertStats) {
+    type Pick = fn(&crate::alerts::SinkStats) -> u64;
+    let per_sink: [(&str, &str, Pick); 3] = [
+        (
+            "obi_agent_alerts_sent_total",
+            "Alert messages delivered, per sink.",
+            |s| s.sent,
+        ),
+        (
+            "obi_agent_alerts_failed_total",
+            "Alert messages not delivered after every attempt (or dropped on a full queue), per sink.",
+            |s| s.failed,
+        ),
+        (
+            "obi_agent_alert_retries_total",
+            "Alert send attempts after the first, per sink.",
+            |s| s.retries,
+        ),
+    ];
+    for (name, help, pick) in per_sink {
+        family(out, name, "counter", help);
+        for s in &a.sinks {
+            let labels = format!("{{sink=\"{}\"}}", escape_label(&s.name));
+            sample(out, name, &labels, pick(s));
+        }
+    }
+    let name = "obi_agent_alerts_suppressed_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Alert messages not sent because of the per-minute budget (summarised later).",
+    );
+    sample(
+        out,
+        name,
+        "{reason=\"rate_limit\"}",
+        a.suppressed_rate_limit,
+    );
+    let name = "obi_agent_alert_messages_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Alert messages produced (firing, resolved, events, summaries).",
+    );
+    sample(out, name, "", a.messages);
+    let name = "obi_agent_alerts_firing";
+    family(out, name, "gauge", "Alert conditions firing now.");
+    sample(out, name, "", a.firing);
+}
+
+fn render_backup(out: &mut String, b: &BackupStatus) {
+    let name = "obi_agent_backup_last_success_timestamp_seconds";
+    family(
+        out,
+        name,
+        "gauge",
+        "Time of the last successful backup (absent before the first).",
+    );
+    if let Some(ms) = b.last_success_unix_ms {
+        sample(out, name, "", ms as f64 / 1e3);
+    }
+    let name = "obi_agent_backup_last_attempt_timestamp_seconds";
+    family(out, name, "gauge", "Time of the last backup attempt.");
+    if let Some(ms) = b.last_attempt_unix_ms {
+        sample(out, name, "", ms as f64 / 1e3);
+    }
+    let name = "obi_agent_backup_last_attempt_ok";
+    family(
+        out,
+        name,
+        "gauge",
+        "1 when the last backup attempt succeeded, 0 when it failed.",
+    );
+    if let Some(ok) = b.last_attempt_ok {
+        sample(out, name, "", u8::from(ok));
+    }
 }
 
 fn render_engine(out: &mut String, snap: &EngineSnapshot) {

@@ -58,6 +58,13 @@ pub async fn serve_on(
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     state.refresh_engine();
     let poller = tokio::spawn(tasks::shm_poll::run(state.clone(), shutdown_rx.clone()));
+    for worker in state.take_sink_workers() {
+        tokio::spawn(worker.run());
+    }
+    let backups = tokio::spawn(tasks::backup_schedule::run(
+        state.clone(),
+        shutdown_rx.clone(),
+    ));
 
     if let Ok(local) = listener.local_addr() {
         tracing::info!(addr = %local, "obi-agent listening");
@@ -75,6 +82,7 @@ pub async fn serve_on(
     stop.await;
     let _ = shutdown_tx.send(true);
     let _ = poller.await;
+    let _ = backups.await;
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(Ok(()))) => {
             tracing::info!("shut down cleanly");

@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use obi_shm::StatsView;
 
+use crate::alerts::{Alerts, RuleInputs, SinkSetupError, SinkTarget, SinkWorker};
 use crate::audit::AuditLog;
 use crate::auth::rate_limit::FailedAuthLimiter;
 use crate::auth::{AuthSetupError, Authenticator};
+use crate::backup::status::BackupStatus;
 use crate::config::Config;
 use crate::engine::{EnginePoller, EngineSnapshot};
 use crate::health::{LocalFacts, Thresholds};
@@ -21,6 +23,8 @@ pub struct Secrets {
     pub token: Option<Secret>,
     /// Base32 TOTP secret; `None` means no second factor.
     pub totp_secret: Option<Secret>,
+    /// Alert sinks with their webhook URLs.
+    pub alert_sinks: Vec<SinkTarget>,
 }
 
 /// Why the state could not be built.
@@ -34,6 +38,9 @@ pub enum StateError {
         "a TOTP secret is configured but no bearer token; set OBI_AGENT_TOKEN or control.token_file"
     )]
     TotpWithoutToken,
+    /// The alert sinks could not be set up.
+    #[error(transparent)]
+    Alerts(#[from] SinkSetupError),
 }
 
 /// Cheap-to-clone handle on the agent's state.
@@ -52,6 +59,9 @@ struct Inner {
     latest: RwLock<Arc<EngineSnapshot>>,
     auth_failures_total: AtomicU64,
     control_actions_total: AtomicU64,
+    alerts: Alerts,
+    sink_workers: Mutex<Vec<SinkWorker>>,
+    backup_status: RwLock<BackupStatus>,
 }
 
 impl AppState {
@@ -68,6 +78,9 @@ impl AppState {
         let limiter = FailedAuthLimiter::new(config.max_failed_auth, config.failed_auth_window);
         let audit = AuditLog::new(config.audit_log.clone());
         let poller = Mutex::new(EnginePoller::new(config.shm_path.clone()));
+        let started_unix_ms = i64::try_from(crate::engine::unix_now_ns() / 1_000_000).unwrap_or(0);
+        let (alerts, workers) = Alerts::new(&config, secrets.alert_sinks, started_unix_ms)?;
+        let backup_status = RwLock::new(BackupStatus::load(&config.backup.dir));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -78,6 +91,9 @@ impl AppState {
                 latest: RwLock::new(Arc::new(EngineSnapshot::initial())),
                 auth_failures_total: AtomicU64::new(0),
                 control_actions_total: AtomicU64::new(0),
+                alerts,
+                sink_workers: Mutex::new(workers),
+                backup_status,
             }),
         })
     }
@@ -157,6 +173,8 @@ impl AppState {
         Thresholds {
             heartbeat_stale_ms: self.inner.config.heartbeat_stale_ms,
             min_free_disk_bytes: self.inner.config.min_free_disk_bytes,
+            backup_max_age_ms: u64::try_from(self.inner.config.backup.max_age.as_millis())
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -172,6 +190,7 @@ impl AppState {
                     c.state_dir.display()
                 )
             }),
+            backup: c.backup.enabled.then(|| self.backup_status()),
         }
     }
 
@@ -179,12 +198,66 @@ impl AppState {
     #[must_use]
     pub fn agent_facts(&self, local: &LocalFacts) -> AgentFacts {
         AgentFacts {
+            alerts: self.inner.alerts.stats(),
+            backup: self.backup_status(),
             kill_file_present: local.kill_file_present,
             state_dir_available_bytes: local.state_dir_available_bytes.as_ref().ok().copied(),
             // Relaxed: statistics.
             auth_failures_total: self.inner.auth_failures_total.load(Ordering::Relaxed),
             control_actions_total: self.inner.control_actions_total.load(Ordering::Relaxed),
         }
+    }
+
+    /// The alert pipeline.
+    #[must_use]
+    pub fn alerts(&self) -> &Alerts {
+        &self.inner.alerts
+    }
+
+    /// The sink workers, once (the server spawns them).
+    #[must_use]
+    pub fn take_sink_workers(&self) -> Vec<SinkWorker> {
+        std::mem::take(
+            &mut *self
+                .inner
+                .sink_workers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The last backup's outcome.
+    #[must_use]
+    pub fn backup_status(&self) -> BackupStatus {
+        self.inner
+            .backup_status
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the last backup's outcome.
+    pub fn set_backup_status(&self, status: BackupStatus) {
+        *self
+            .inner
+            .backup_status
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = status;
+    }
+
+    /// Runs the alert rules over `snap` at wall-clock now.
+    pub fn evaluate_alerts(&self, snap: &EngineSnapshot) {
+        let local = self.local_facts();
+        let inputs = RuleInputs {
+            snap,
+            local: &local,
+            backup: local.backup.as_ref(),
+            now_unix_ms: i64::try_from(snap.observed_unix_ns / 1_000_000).unwrap_or(i64::MAX),
+        };
+        let _ = self
+            .inner
+            .alerts
+            .on_poll(&inputs, chrono::Local::now().naive_local());
     }
 
     fn lock_poller(&self) -> std::sync::MutexGuard<'_, EnginePoller> {

@@ -44,7 +44,11 @@ async fn transitions_ready_stale_restart_incompatible() {
     let d = get(&state, "/healthz/detailed").await.json();
     assert_eq!(d["components"]["engine"]["pid"], 100);
     assert_eq!(d["components"]["engine"]["shm_state"], "ready");
-    assert_eq!(d["components"]["engine"]["layout_version"], "1.0");
+    let v = obi_shm::LAYOUT_VERSION;
+    assert_eq!(
+        d["components"]["engine"]["layout_version"],
+        format!("{}.{}", v.major, v.minor)
+    );
     assert_eq!(d["components"]["books"][1]["symbol"], "ETHUSDT");
     assert_eq!(d["components"]["books"][1]["book_valid"], true);
     assert_eq!(d["components"]["kill"]["kill_state"], 0);

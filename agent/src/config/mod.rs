@@ -2,6 +2,8 @@
 //!
 //! Secrets are not in the file: see [`crate::secrets`].
 
+pub mod alerts;
+pub mod backup;
 pub mod raw;
 
 use std::net::SocketAddr;
@@ -9,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use raw::RawConfig;
+
+pub use alerts::{AlertsConfig, SinkConfig};
+pub use backup::{BackupConfig, BackupSchedule};
 
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
@@ -59,8 +64,11 @@ pub enum ConfigError {
 }
 
 /// Validated configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The file this config was read from (`None` for defaults or inline text); archived by
+    /// backups.
+    pub source_path: Option<PathBuf>,
     /// Address to bind.
     pub listen: SocketAddr,
     /// Grace period for in-flight requests at shutdown.
@@ -87,6 +95,10 @@ pub struct Config {
     pub max_failed_auth: u32,
     /// Failed-authentication window.
     pub failed_auth_window: Duration,
+    /// `[alerts]`.
+    pub alerts: AlertsConfig,
+    /// `[backup]`.
+    pub backup: BackupConfig,
 }
 
 impl Config {
@@ -99,13 +111,15 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|e| match e {
+        let mut config = Self::from_toml(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: path.to_path_buf(),
                 message,
             },
             other => other,
-        })
+        })?;
+        config.source_path = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses and validates TOML text (an empty string gives every default).
@@ -196,7 +210,11 @@ impl Config {
         let failed_auth_window_secs = raw.control.failed_auth_window_secs.unwrap_or(60);
         positive("control.failed_auth_window_secs", failed_auth_window_secs)?;
 
+        let alerts = AlertsConfig::validate(raw.alerts)?;
+        let backup = BackupConfig::validate(raw.backup, &state_dir)?;
+
         Ok(Self {
+            source_path: None,
             listen,
             shutdown_timeout: Duration::from_secs(shutdown_timeout_secs),
             shm_path,
@@ -210,11 +228,13 @@ impl Config {
             audit_log,
             max_failed_auth,
             failed_auth_window: Duration::from_secs(failed_auth_window_secs),
+            alerts,
+            backup,
         })
     }
 }
 
-fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {
+pub(crate) fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
         return Err(ConfigError::Invalid {
             key,
@@ -224,7 +244,7 @@ fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn non_empty(key: &'static str, path: &Path) -> Result<(), ConfigError> {
+pub(crate) fn non_empty(key: &'static str, path: &Path) -> Result<(), ConfigError> {
     if path.as_os_str().is_empty() {
         return Err(ConfigError::Invalid {
             key,
@@ -261,6 +281,37 @@ mod tests {
             Config::from_toml("[http]\nlisten = \"0.0.0.0:9464\"\nallow_non_loopback = true\n");
         assert!(ok.is_ok());
         assert!(Config::from_toml("[http]\nlisten = \"[::1]:9464\"\n").is_ok());
+    }
+
+    #[test]
+    fn example_file_equals_the_defaults() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/agent.example.toml"));
+        let mut example = Config::load(path).unwrap();
+        assert_eq!(example.source_path.as_deref(), Some(path));
+        example.source_path = None;
+        assert_eq!(example, Config::from_toml("").unwrap());
+    }
+
+    #[test]
+    fn alert_and_backup_values() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.alerts.max_messages_per_minute, 20);
+        assert_eq!(c.backup.retention.daily, 30);
+        assert!(Config::from_toml("[alerts]\nmax_attempts = 0\n").is_err());
+        assert!(Config::from_toml("[alerts.daily_summary]\nat = \"25:00\"\n").is_err());
+        assert!(Config::from_toml("[backup]\nat = \"03:00\"\ninterval_mins = 5\n").is_err());
+        let sink_without_url = "[[alerts.sinks]]\nname = \"s\"\nkind = \"slack\"\n";
+        let err = Config::from_toml(sink_without_url).unwrap_err();
+        assert!(err.to_string().contains("url_env"), "{err}");
+        let bad_kind = "[[alerts.sinks]]\nname = \"s\"\nkind = \"irc\"\nurl_env = \"X\"\n";
+        assert!(Config::from_toml(bad_kind).is_err());
+        assert!(Config::from_toml("[alerts]\nurl = \"https://x\"\n").is_err());
+        assert!(
+            Config::from_toml(
+                "[backup]\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Polls the engine's stats file every `engine.poll_interval_ms` and stores the snapshot,
-//! logging reader-state changes (not every poll).
+//! logging reader-state changes (not every poll), then runs the alert rules over it.
 
 use tokio::sync::watch;
 
@@ -19,6 +19,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             break;
         }
         let snap = state.refresh_engine();
+        state.evaluate_alerts(&snap);
         let now_state = snap.status.name();
         if now_state != last_state {
             tracing::info!(

@@ -56,6 +56,7 @@ impl Env {
         let secrets = Secrets {
             token: token.then(|| Secret::new(TOKEN)),
             totp_secret: totp.then(|| Secret::new(TOTP_B32)),
+            alert_sinks: Vec::new(),
         };
         AppState::new(self.config(), secrets).unwrap()
     }
