@@ -46,10 +46,13 @@ fn binance_spot_rest_hmac_non_ascii_is_percent_encoded() {
     );
 }
 
+/// Params in request order, the expected payload, the expected signature.
+type WsCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[test]
 fn binance_spot_ws_api_hmac() {
     // Params in the request's (unsorted) order: the payload builder sorts them.
-    let cases: [(&[(&str, &str)], &str, &str); 4] = [
+    let cases: [WsCase<'_>; 4] = [
         (
             &[
                 ("symbol", "BTCUSDT"),

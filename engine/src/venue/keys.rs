@@ -36,6 +36,13 @@ pub enum SecretSource {
     Env(String),
     /// The contents of this file, which must not be accessible by group or others.
     File(PathBuf),
+    /// The environment variable when it is set, otherwise the file.
+    EnvThenFile {
+        /// Variable name.
+        var: String,
+        /// Owner-only file.
+        file: PathBuf,
+    },
 }
 
 /// Where the credentials come from (names and paths only: safe to print).
@@ -153,6 +160,10 @@ impl Credentials {
                 (var.clone(), SecretBytes(text.into_bytes()))
             }
             SecretSource::File(path) => (path.display().to_string(), read_owner_only(path)?),
+            SecretSource::EnvThenFile { var, file } => match env(var) {
+                Some(text) => (var.clone(), SecretBytes(text.into_bytes())),
+                None => (file.display().to_string(), read_owner_only(file)?),
+            },
         };
         let trimmed = trim_ascii(&text.0);
         if trimmed.is_empty() {
