@@ -144,3 +144,43 @@ async fn kill_latched_and_low_disk_are_not_ready() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.contains("disk: state dir has"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn last_backup_age_is_reported_but_does_not_block_readiness() {
+    let env = Env::new();
+    let state = env.state(false, false);
+    let _w = env.start_engine(7);
+    state.set_backup_status(obi_agent::backup::status::BackupStatus::default());
+    state.refresh_engine();
+    let r = get(&state, "/healthz/detailed").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let d = r.json();
+    assert_eq!(d["components"]["backup"]["ok"], false);
+    assert_eq!(d["warnings"][0], "backup: no successful backup yet");
+
+    let mut status = obi_agent::backup::status::BackupStatus::default();
+    let now_ms = i64::try_from(unix_now_ns() / 1_000_000).unwrap();
+    status.succeeded(now_ms - 3_600_000, "obi-backup-20261123T030000Z.tar.zst");
+    state.set_backup_status(status.clone());
+    state.refresh_engine();
+    let d = get(&state, "/healthz/detailed").await.json();
+    assert_eq!(d["components"]["backup"]["ok"], true, "{d}");
+    assert_eq!(d["components"]["backup"]["last_backup_age_secs"], 3_600);
+    assert!(d.get("warnings").is_none());
+    let m = get(&state, "/metrics").await.body;
+    assert!(m.contains("obi_agent_backup_last_attempt_ok 1\n"), "{m}");
+
+    status.failed(now_ms, "cannot read state/journal: permission denied");
+    state.set_backup_status(status);
+    let r = get(&state, "/healthz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let d = get(&state, "/healthz/detailed").await.json();
+    assert!(
+        d["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("permission denied")
+    );
+    let m = get(&state, "/metrics").await.body;
+    assert!(m.contains("obi_agent_backup_last_attempt_ok 0\n"), "{m}");
+}
