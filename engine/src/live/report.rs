@@ -82,7 +82,7 @@ impl RunReport {
         let c = &self.counters;
         let l = &self.intent_latency_ns;
         let mut out = format!(
-            "obi-engine run ({}) ended: {}\n  elapsed {:.1} s, frames {}, diffs applied {}, gaps {}, resyncs {}, crossed {}, parse errors {}\n  feed: connects {}, disconnects {}, failures {}, stale {}, rotations {}; snapshots {} ({} failed)\n  orders: intents {}, accepted {}, rejected {}, cancelled {}, fills {}, open at end {}\n  pnl: realized {:.6}, unrealized {:.6}, max drawdown {:.6}\n  tick->intent ns: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n  connect/reconnect -> books synced ms: p50 {:.1} max {:.1} (n={})\n",
+            "obi-engine run ({}) ended: {}\n  elapsed {:.1} s, frames {}, diffs applied {}, gaps {}, resyncs {}, crossed {}, parse errors {}, bookTicker checks {} ({} mismatched)\n  feed: connects {}, disconnects {}, failures {}, stale {}, rotations {}; snapshots {} ({} failed)\n  orders: intents {}, accepted {}, rejected {}, cancelled {}, fills {}, open at end {}\n  pnl: realized {:.6}, unrealized {:.6}, max drawdown {:.6}\n  tick->intent ns: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n  connect/reconnect -> books synced ms: p50 {:.1} max {:.1} (n={})\n",
             self.mode,
             self.stop_reason,
             self.elapsed_s,
@@ -92,6 +92,8 @@ impl RunReport {
             c.resyncs,
             c.crossed,
             c.parse_errors,
+            c.oracle_checked,
+            c.oracle_mismatches,
             self.feed.connects,
             self.feed.disconnects,
             self.feed.connect_failures,

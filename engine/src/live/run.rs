@@ -82,7 +82,7 @@ impl TickObserver for LiveObserver {
 /// Snapshot bookkeeping per instrument.
 #[derive(Debug)]
 struct SnapshotSlot {
-    url: String,
+    url: Arc<str>,
     buf: Option<Vec<u8>>,
     in_flight: bool,
     last_request_ns: u64,
@@ -165,7 +165,7 @@ pub fn run(
         .instruments
         .iter()
         .map(|(_, spec): (InstrumentId, &InstrumentSpec)| SnapshotSlot {
-            url: snapshot_url(&config.venue, spec),
+            url: Arc::from(snapshot_url(&config.venue, spec)),
             buf: Some(Vec::with_capacity(1 << 20)),
             in_flight: false,
             last_request_ns: 0,

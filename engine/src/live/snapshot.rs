@@ -19,8 +19,8 @@ const MAX_BODY_BYTES: u64 = 16 << 20;
 pub struct SnapshotRequest {
     /// For which instrument.
     pub instrument: InstrumentId,
-    /// Full URL.
-    pub url: String,
+    /// Full URL (shared, so a request allocates nothing).
+    pub url: std::sync::Arc<str>,
     /// Buffer for the body (cleared first; keeps its capacity).
     pub buf: Vec<u8>,
 }

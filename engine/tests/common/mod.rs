@@ -80,6 +80,7 @@ pub fn binance_recordings(data: &std::path::Path) -> Vec<(&'static str, PathBuf)
     ]
 }
 
+pub mod market_server;
 pub mod recording;
 
 /// A config for the recorded ETHUSDT USD-M stream (price 0.01, quantity 0.001), defaults

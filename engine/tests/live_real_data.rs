@@ -1,0 +1,174 @@
+//! The live path over loopback with real data: the USD-M recording is served as a venue
+//! would serve it (REST snapshot + combined-stream WebSocket), and `live::run` must build
+//! a book that matches every exchange bookTicker, with no gap or crossed book — and the core
+//! thread must not allocate per frame after warm-up (socket read, parse, book, signals,
+//! strategy, paper venue, shm publishing).
+
+mod common;
+
+use common::market_server::RecordedMarket;
+use obi_engine::config::{Config, PollMode, VenueConfig};
+use obi_engine::live::{self, RunOptions};
+use obi_shm::{CounterId, InstrumentGaugeId, ReaderState, StatsReader};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct CoreThreadCounting;
+
+static CORE_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    // Set on the thread that runs the live loop: only its allocations count (the
+    // connector, snapshot and server threads allocate freely, by design).
+    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNT_HERE.try_with(Cell::get).unwrap_or(false) {
+        CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
+unsafe impl GlobalAlloc for CoreThreadCounting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's; forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CoreThreadCounting = CoreThreadCounting;
+
+fn frames_seen(path: &Path) -> (u64, bool) {
+    match StatsReader::open(path) {
+        ReaderState::Ready(view) => {
+            let frames = view.counters().get(CounterId::FramesTotal);
+            let valid = view
+                .gauges()
+                .ok()
+                .and_then(|g| g.instrument(0, InstrumentGaugeId::BookValid))
+                == Some(1);
+            (frames, valid)
+        }
+        _ => (0, false),
+    }
+}
+
+fn wait_for(what: &str, deadline_s: u64, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(deadline_s),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
+    let Some(data) = common::shared_data("live_feed_over_loopback") else {
+        return;
+    };
+    let lines =
+        common::recording::read_lines(&data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz"));
+    let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
+    let snapshot = lines
+        .iter()
+        .find(|l| common::recording::is_snapshot(l))
+        .and_then(json)
+        .expect("snapshot line");
+    let frames: Vec<String> = lines
+        .iter()
+        .filter(|l| !common::recording::is_snapshot(l))
+        .filter_map(json)
+        .collect();
+    let total = frames.len();
+    let server = RecordedMarket::start(snapshot, frames);
+
+    let dir = common::scratch_dir("live-real-data");
+    let shm_path = dir.join("engine.stats");
+    let mut cfg: Config = common::eth_usdm_config();
+    cfg.engine.shm_enabled = true;
+    cfg.engine.shm_path = shm_path.clone();
+    cfg.engine.publish_interval_ms = 5;
+    cfg.engine.poll_mode = PollMode::Block;
+    // Trade actively, so the order path (risk, ring, paper venue, reports) runs too.
+    cfg.strategy.long_threshold = 0.2;
+    cfg.strategy.short_threshold = 0.2;
+    let mut section = cfg.venue.section.clone();
+    let base = server.addr;
+    section.rest_url = Some(format!("http://{base}"));
+    section.stream_url = Some(format!("ws://{base}"));
+    section.ws_api_url = Some(format!("ws://{base}/ws-api/v3"));
+    section.depth_stream = "depth@0ms".into();
+    section.stale_feed_ms = 60_000;
+    cfg.venue = VenueConfig::resolve(section, cfg.venue.market).expect("venue");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let core_stop = stop.clone();
+    let core = std::thread::spawn(move || {
+        COUNT_HERE.with(|c| c.set(true));
+        let options = RunOptions {
+            shm: true,
+            ..RunOptions::default()
+        };
+        live::run(&cfg, &options, &core_stop)
+    });
+
+    // Warm up on the first quarter: connect, snapshot, sync, buffers and books grow.
+    let warm = total / 4;
+    server.released.store(warm, Ordering::Release);
+    wait_for("warm-up frames", 60, || {
+        let (frames, valid) = frames_seen(&shm_path);
+        frames > warm as u64 && valid
+    });
+    let before = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    server.released.store(total, Ordering::Release);
+    wait_for("all frames", 120, || {
+        frames_seen(&shm_path).0 > total as u64
+    });
+    let after = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let report = core.join().expect("core thread").expect("run");
+
+    let c = &report.counters;
+    assert_eq!(report.feed.connects, 1, "{}", report.to_text());
+    assert_eq!(
+        (c.gaps, c.crossed, c.parse_errors),
+        (0, 0, 0),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(c.oracle_mismatches, 0, "{}", report.to_text());
+    // Replay of this file checks 551 bookTickers against the book; live may sync a little later.
+    assert!(c.oracle_checked > 500, "{}", report.to_text());
+    assert!(
+        c.intents > 0,
+        "the order path should have run: {}",
+        report.to_text()
+    );
+    assert_eq!(
+        after - before,
+        0,
+        "core thread allocated {} times over {} frames after warm-up",
+        after - before,
+        total - warm
+    );
+}
