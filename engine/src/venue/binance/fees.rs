@@ -127,6 +127,25 @@ pub fn commission_notional(
     (approximate(price, qty, fallback_bps), FeeKind::Approximated)
 }
 
+/// A quote-asset amount (`cummulativeQuoteQty`, `Z`) in notional units, rounded to the
+/// nearest unit (exact for fills on the instrument's grid).
+pub fn quote_notional(spec: &InstrumentSpec, text: &str) -> Option<Notional> {
+    let (mantissa, frac) = parse_exact(text)?;
+    let exp = i32::from(spec.price.decimals) + i32::from(spec.qty.decimals) - frac as i32;
+    let den = i128::from(spec.price.step_units) * i128::from(spec.qty.step_units);
+    // Round half up: floor((2 * num + den) / (2 * den)).
+    let (num, den) = if exp >= 0 {
+        (mantissa.checked_mul(10i128.checked_pow(exp as u32)?)?, den)
+    } else {
+        (
+            mantissa,
+            den.checked_mul(10i128.checked_pow((-exp) as u32)?)?,
+        )
+    };
+    let twice = num.checked_mul(2)?.checked_add(den)?;
+    Some(twice.div_euclid(den.checked_mul(2)?))
+}
+
 /// `bps` of the fill's notional, rounded up.
 fn approximate(price: Ticks, qty: Lots, bps: f64) -> Notional {
     crate::paper::FeeRate::from_bps(bps).fee(price, qty)
@@ -144,6 +163,16 @@ mod tests {
             price: Scale::from_step_text("0.01").unwrap(),
             qty: Scale::from_step_text("0.0001").unwrap(),
         }
+    }
+
+    #[test]
+    fn quote_amounts() {
+        let spec = eth();
+        assert_eq!(quote_notional(&spec, "9.99800000"), Some(9_998_000));
+        assert_eq!(quote_notional(&spec, "0"), Some(0));
+        assert_eq!(quote_notional(&spec, "0.0000004"), Some(0));
+        assert_eq!(quote_notional(&spec, "0.0000005"), Some(1));
+        assert_eq!(quote_notional(&spec, "abc"), None);
     }
 
     #[test]

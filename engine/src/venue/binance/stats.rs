@@ -1,0 +1,153 @@
+//! Gateway counters and gauges: plain atomics the gateway thread writes (`Relaxed`: each is
+//! an independent figure, none guards other data) and the core thread copies into shared
+//! memory with [`GatewayStats::snapshot`].
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Live gateway figures. Counters only grow; gauges are current values.
+#[derive(Debug, Default)]
+pub struct GatewayStats {
+    /// Gauge: a WS API session is connected and ready (logged on, subscribed).
+    pub connected: AtomicBool,
+    /// Gauge: the session is logged on.
+    pub logged_on: AtomicBool,
+    /// Connections that were up and were lost or replaced.
+    pub reconnects: AtomicU64,
+    /// Connection attempts (successful or not).
+    pub connect_attempts: AtomicU64,
+    /// Connection attempts that failed.
+    pub connect_failures: AtomicU64,
+    /// Requests written to the venue.
+    pub requests_sent: AtomicU64,
+    /// `order.place` requests sent.
+    pub orders_placed: AtomicU64,
+    /// `order.cancel` and `openOrders.cancelAll` requests sent.
+    pub cancels_sent: AtomicU64,
+    /// `Accepted` reports.
+    pub acks: AtomicU64,
+    /// `Rejected` reports (venue and local).
+    pub rejects: AtomicU64,
+    /// Of `rejects`: refused locally (disconnected, rate-limit headroom, config error,
+    /// stopping, duplicate id).
+    pub local_rejects: AtomicU64,
+    /// `Filled` reports.
+    pub fills: AtomicU64,
+    /// `Canceled` reports.
+    pub cancels: AtomicU64,
+    /// `-1007` answers (send status unknown).
+    pub status_unknown: AtomicU64,
+    /// `order.status` queries sent.
+    pub status_queries: AtomicU64,
+    /// Fills found by reconciliation (`order.status`/cancel results) rather than events.
+    pub reconciled_fills: AtomicU64,
+    /// Events or states that repeated what was already reported (skipped).
+    pub duplicates_skipped: AtomicU64,
+    /// Gauge: usage of the tightest venue rate limit, parts per million.
+    pub rate_limit_used_ppm: AtomicU64,
+    /// `-1003`/`-1015` answers.
+    pub rate_limited: AtomicU64,
+    /// Gauge: venue clock minus local clock, ms.
+    pub clock_offset_ms: AtomicI64,
+    /// Clock syncs completed.
+    pub clock_syncs: AtomicU64,
+    /// Gauge: last venue error code (0 = none yet).
+    pub last_error_code: AtomicI64,
+    /// Gauge: the venue refused the credentials (`-1022`, `-2015`, failed logon); the
+    /// gateway sends nothing more and the core thread should halt.
+    pub config_error: AtomicBool,
+    /// `serverShutdown` events handled.
+    pub server_shutdowns: AtomicU64,
+    /// Frames that could not be read (malformed, unknown ids, foreign orders): skipped.
+    pub frames_skipped: AtomicU64,
+    /// Fees not in the quote or base asset (or unreadable), approximated.
+    pub fees_approximated: AtomicU64,
+    /// Requests that got no answer in time.
+    pub request_timeouts: AtomicU64,
+    /// `Place` intents whose order id was not above every earlier one: dropped, never sent
+    /// (a client order id is never reused).
+    pub duplicate_ids: AtomicU64,
+    /// Reports that found the report ring full and waited in the gateway.
+    pub report_ring_full: AtomicU64,
+    /// Gauge: the gateway thread has exited.
+    pub stopped: AtomicBool,
+}
+
+/// A plain copy of [`GatewayStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct GatewayStatsSnapshot {
+    pub connected: bool,
+    pub logged_on: bool,
+    pub reconnects: u64,
+    pub connect_attempts: u64,
+    pub connect_failures: u64,
+    pub requests_sent: u64,
+    pub orders_placed: u64,
+    pub cancels_sent: u64,
+    pub acks: u64,
+    pub rejects: u64,
+    pub local_rejects: u64,
+    pub fills: u64,
+    pub cancels: u64,
+    pub status_unknown: u64,
+    pub status_queries: u64,
+    pub reconciled_fills: u64,
+    pub duplicates_skipped: u64,
+    pub rate_limit_used_ppm: u64,
+    pub rate_limited: u64,
+    pub clock_offset_ms: i64,
+    pub clock_syncs: u64,
+    pub last_error_code: i64,
+    pub config_error: bool,
+    pub server_shutdowns: u64,
+    pub frames_skipped: u64,
+    pub fees_approximated: u64,
+    pub request_timeouts: u64,
+    pub duplicate_ids: u64,
+    pub report_ring_full: u64,
+    pub stopped: bool,
+}
+
+impl GatewayStats {
+    /// Copies every figure (each read `Relaxed`; figures are independent).
+    pub fn snapshot(&self) -> GatewayStatsSnapshot {
+        GatewayStatsSnapshot {
+            connected: self.connected.load(Relaxed),
+            logged_on: self.logged_on.load(Relaxed),
+            reconnects: self.reconnects.load(Relaxed),
+            connect_attempts: self.connect_attempts.load(Relaxed),
+            connect_failures: self.connect_failures.load(Relaxed),
+            requests_sent: self.requests_sent.load(Relaxed),
+            orders_placed: self.orders_placed.load(Relaxed),
+            cancels_sent: self.cancels_sent.load(Relaxed),
+            acks: self.acks.load(Relaxed),
+            rejects: self.rejects.load(Relaxed),
+            local_rejects: self.local_rejects.load(Relaxed),
+            fills: self.fills.load(Relaxed),
+            cancels: self.cancels.load(Relaxed),
+            status_unknown: self.status_unknown.load(Relaxed),
+            status_queries: self.status_queries.load(Relaxed),
+            reconciled_fills: self.reconciled_fills.load(Relaxed),
+            duplicates_skipped: self.duplicates_skipped.load(Relaxed),
+            rate_limit_used_ppm: self.rate_limit_used_ppm.load(Relaxed),
+            rate_limited: self.rate_limited.load(Relaxed),
+            clock_offset_ms: self.clock_offset_ms.load(Relaxed),
+            clock_syncs: self.clock_syncs.load(Relaxed),
+            last_error_code: self.last_error_code.load(Relaxed),
+            config_error: self.config_error.load(Relaxed),
+            server_shutdowns: self.server_shutdowns.load(Relaxed),
+            frames_skipped: self.frames_skipped.load(Relaxed),
+            fees_approximated: self.fees_approximated.load(Relaxed),
+            request_timeouts: self.request_timeouts.load(Relaxed),
+            duplicate_ids: self.duplicate_ids.load(Relaxed),
+            report_ring_full: self.report_ring_full.load(Relaxed),
+            stopped: self.stopped.load(Relaxed),
+        }
+    }
+}
+
+/// Adds one to a counter.
+#[inline]
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Relaxed);
+}

@@ -1,0 +1,1111 @@
+//! The gateway thread's loop: one WS API session (two while moving after `serverShutdown`),
+//! intents in, reports out, clock sync, rate-limit headroom, reconnect and reconciliation.
+//!
+//! Session set-up: `time` (clock offset) → `session.logon` → `userDataStream.subscribe` →
+//! ready. On ready after a (re)connect every order not known to be finished is queried with
+//! `order.status`; missed executions become fills from the cumulative figures, so nothing is
+//! lost and, because fills are deltas of cumulative quantity, nothing is counted twice.
+//! An order is never re-sent: an unknown outcome (`-1007`, a lost connection) is resolved
+//! by `order.status` only.
+
+use super::client_id::ClientIds;
+use super::config::{GatewayConfig, PollMode};
+use super::orders::{Liveness, Orders};
+use super::rate_limit::RateLimits;
+use super::response::{self, ErrorBody, Frame, OrderState, PlaceAck, ServerTime, codes};
+use super::stats::{GatewayStats, bump};
+use super::user_data::{self, SpotEvent};
+use super::ws_api::{Auth, Flavor, RequestWriter};
+use crate::instrument::{InstrumentId, InstrumentSpec, Instruments};
+use crate::net::ws::{self, WsConn, WsRead};
+use crate::net::{Backoff, Endpoint};
+use crate::order::{Intent, OrderId, RejectReason, Report};
+use crate::venue::keys::Credentials;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Longest sleep in block mode, so queued writes and timers always make progress.
+const MAX_BLOCK: Duration = Duration::from_millis(20);
+/// Delay before retrying a failed `order.status`.
+const STATUS_RETRY: Duration = Duration::from_millis(1000);
+/// Status queries per order before giving up until the next reconnect.
+const MAX_STATUS_FAILURES: u8 = 5;
+/// Cancel requests per core `Cancel` before waiting for the next one.
+const MAX_CANCEL_ATTEMPTS: u8 = 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Time,
+    Logon,
+    Subscribe,
+    Ready,
+}
+
+#[derive(Debug)]
+struct Session {
+    conn: WsConn,
+    generation: u32,
+    phase: Phase,
+    up_at: Instant,
+    registered: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Active,
+    Standby,
+    Draining,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReqKind {
+    Time { sent_wall_ms: i64 },
+    Logon,
+    Subscribe,
+    Place(OrderId),
+    Cancel(OrderId),
+    CancelAll(InstrumentId),
+    Status(OrderId),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    generation: u32,
+    kind: ReqKind,
+    sent_at: Instant,
+}
+
+/// Everything the gateway thread owns.
+#[derive(Debug)]
+pub(super) struct Worker {
+    cfg: GatewayConfig,
+    endpoint: Endpoint,
+    creds: Credentials,
+    auth: Auth,
+    instruments: Instruments,
+    writer: RequestWriter,
+    intents: rtrb::Consumer<Intent>,
+    reports: rtrb::Producer<Report>,
+    overflow: VecDeque<Report>,
+    out: Vec<Report>,
+    core_waker: Option<Arc<mio::Waker>>,
+    stats: Arc<GatewayStats>,
+    stop: Arc<AtomicBool>,
+    orders: Orders,
+    pending: HashMap<u64, Pending>,
+    next_request_id: u64,
+    next_generation: u32,
+    active: Option<Session>,
+    standby: Option<Session>,
+    draining: Option<Session>,
+    drain_until: Instant,
+    backoff: Backoff,
+    next_connect_at: Instant,
+    last_log: Option<String>,
+    deferred: VecDeque<Intent>,
+    offset_ms: i64,
+    next_clock_sync: Instant,
+    clock_sync_due: bool,
+    next_timeout_scan: Instant,
+    rate: RateLimits,
+    config_error: bool,
+    poll: mio::Poll,
+    events: mio::Events,
+    buf: Vec<u8>,
+    retries: Vec<(Instant, OrderId)>,
+    epoch: Instant,
+    stopping: Option<Instant>,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn ms_to_ns(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0).saturating_mul(1_000_000)
+}
+
+fn spec_of(instruments: &Instruments, id: InstrumentId) -> Option<&InstrumentSpec> {
+    (id.index() < instruments.len()).then(|| instruments.get(id))
+}
+
+fn is_config_error(code: i64) -> bool {
+    code == codes::BAD_SIGNATURE || code == codes::BAD_API_KEY
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        cfg: GatewayConfig,
+        endpoint: Endpoint,
+        creds: Credentials,
+        instruments: Instruments,
+        intents: rtrb::Consumer<Intent>,
+        reports: rtrb::Producer<Report>,
+        core_waker: Option<Arc<mio::Waker>>,
+        stats: Arc<GatewayStats>,
+        stop: Arc<AtomicBool>,
+        poll: mio::Poll,
+    ) -> Worker {
+        let now = Instant::now();
+        let seed = cfg.run_id ^ u64::from(std::process::id()).rotate_left(32);
+        Worker {
+            auth: RequestWriter::request_auth(creds.key_type()),
+            writer: RequestWriter::new(
+                Flavor::Spot,
+                cfg.recv_window_ms,
+                ClientIds::new(cfg.run_id),
+            ),
+            orders: Orders::new(cfg.keep_done_orders, cfg.fallback_fee_bps),
+            backoff: Backoff::new(cfg.backoff, seed),
+            endpoint,
+            creds,
+            instruments,
+            intents,
+            reports,
+            overflow: VecDeque::with_capacity(256),
+            out: Vec::with_capacity(64),
+            core_waker,
+            stats,
+            stop,
+            pending: HashMap::with_capacity(256),
+            next_request_id: 1,
+            next_generation: 1,
+            active: None,
+            standby: None,
+            draining: None,
+            drain_until: now,
+            next_connect_at: now,
+            last_log: None,
+            deferred: VecDeque::with_capacity(16),
+            offset_ms: 0,
+            next_clock_sync: now,
+            clock_sync_due: false,
+            next_timeout_scan: now,
+            rate: RateLimits::default(),
+            config_error: false,
+            poll,
+            events: mio::Events::with_capacity(8),
+            buf: Vec::with_capacity(64 * 1024),
+            retries: Vec::new(),
+            epoch: now,
+            stopping: None,
+            cfg,
+        }
+    }
+
+    /// Runs until stopped.
+    pub(super) fn run(mut self) {
+        loop {
+            let now = Instant::now();
+            // Acquire: pairs with the handle's Release store.
+            if self.stopping.is_none() && self.stop.load(Acquire) {
+                self.begin_stop(now);
+            }
+            if let Some(deadline) = self.stopping
+                && (now >= deadline || !self.cancel_all_pending())
+            {
+                break;
+            }
+            self.maybe_connect(now);
+            self.read_all();
+            self.take_intents();
+            self.timers(Instant::now());
+            self.flush_all();
+            self.push_reports();
+            self.wait();
+        }
+        self.shut_down();
+    }
+
+    // ---- time and logging ----
+
+    fn venue_now_ms(&self) -> i64 {
+        wall_ms() + self.offset_ms
+    }
+
+    fn venue_now_ns(&self) -> u64 {
+        ms_to_ns(self.venue_now_ms())
+    }
+
+    fn mono_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Logs `msg` only when it differs from the last state message.
+    fn log_state(&mut self, msg: String) {
+        if self.last_log.as_deref() != Some(msg.as_str()) {
+            eprintln!("obi gateway: {msg}");
+            self.last_log = Some(msg);
+        }
+    }
+
+    // ---- sessions ----
+
+    fn session(&mut self, slot: Slot) -> Option<&mut Session> {
+        match slot {
+            Slot::Active => self.active.as_mut(),
+            Slot::Standby => self.standby.as_mut(),
+            Slot::Draining => self.draining.as_mut(),
+        }
+    }
+
+    fn slot_of(&self, generation: u32) -> Option<Slot> {
+        let is = |s: &Option<Session>| s.as_ref().is_some_and(|s| s.generation == generation);
+        if is(&self.active) {
+            Some(Slot::Active)
+        } else if is(&self.standby) {
+            Some(Slot::Standby)
+        } else if is(&self.draining) {
+            Some(Slot::Draining)
+        } else {
+            None
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|s| s.phase == Phase::Ready)
+    }
+
+    fn maybe_connect(&mut self, now: Instant) {
+        if self.active.is_some()
+            || self.config_error
+            || self.stopping.is_some()
+            || now < self.next_connect_at
+        {
+            return;
+        }
+        if let Some(session) = self.open_session() {
+            self.active = Some(session);
+            self.send(Slot::Active, ReqKind::Time { sent_wall_ms: 0 });
+        }
+    }
+
+    /// Connects (blocking up to the connect timeout) and registers a new session.
+    fn open_session(&mut self) -> Option<Session> {
+        bump(&self.stats.connect_attempts);
+        let timeout = Duration::from_millis(self.cfg.connect_timeout_ms);
+        match ws::connect(&self.endpoint, timeout) {
+            Ok(conn) => {
+                let generation = self.next_generation;
+                self.next_generation = self.next_generation.wrapping_add(1).max(1);
+                let mut session = Session {
+                    conn,
+                    generation,
+                    phase: Phase::Time,
+                    up_at: Instant::now(),
+                    registered: false,
+                };
+                if self.cfg.poll_mode == PollMode::Block {
+                    let fd = session.conn.fd();
+                    session.registered = self
+                        .poll
+                        .registry()
+                        .register(
+                            &mut mio::unix::SourceFd(&fd),
+                            mio::Token(generation as usize),
+                            mio::Interest::READABLE,
+                        )
+                        .is_ok();
+                }
+                Some(session)
+            }
+            Err(e) => {
+                bump(&self.stats.connect_failures);
+                let delay_ms = self.backoff.next_delay_ms();
+                self.next_connect_at = Instant::now() + Duration::from_millis(delay_ms);
+                self.log_state(format!(
+                    "cannot connect to the WS API: {e}; retrying with backoff"
+                ));
+                None
+            }
+        }
+    }
+
+    fn close_session(&mut self, mut session: Session) {
+        if session.registered {
+            let fd = session.conn.fd();
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut mio::unix::SourceFd(&fd));
+        }
+        session.conn.close();
+    }
+
+    /// Drops the session in `slot` and settles its unanswered requests.
+    fn drop_session(&mut self, slot: Slot, why: &str) {
+        let taken = match slot {
+            Slot::Active => self.active.take(),
+            Slot::Standby => self.standby.take(),
+            Slot::Draining => self.draining.take(),
+        };
+        let Some(session) = taken else {
+            return;
+        };
+        let generation = session.generation;
+        let was_ready = session.phase == Phase::Ready;
+        let up_ms = session.up_at.elapsed().as_millis() as u64;
+        self.close_session(session);
+        let lost: Vec<ReqKind> = {
+            let mut lost = Vec::new();
+            self.pending.retain(|_, p| {
+                if p.generation == generation {
+                    lost.push(p.kind);
+                    false
+                } else {
+                    true
+                }
+            });
+            lost
+        };
+        if slot == Slot::Active {
+            self.stats.connected.store(false, Relaxed);
+            self.stats.logged_on.store(false, Relaxed);
+            if was_ready {
+                bump(&self.stats.reconnects);
+            }
+            self.backoff.on_up_for(up_ms);
+            let delay_ms = self.backoff.next_delay_ms();
+            self.next_connect_at = Instant::now() + Duration::from_millis(delay_ms);
+            if let Some(standby) = self.standby.take() {
+                // The replacement session carries on its set-up as the active one.
+                self.active = Some(standby);
+            }
+            self.log_state(format!(
+                "WS API session lost ({why}); new orders are refused until it is back"
+            ));
+        }
+        for kind in lost {
+            match kind {
+                ReqKind::CancelAll(instrument) => self.deferred.push_back(Intent::CancelAll {
+                    instrument,
+                    cause_ts_ns: 0,
+                }),
+                // Answers that will never come: ask the venue on the live session if there
+                // is one; otherwise reconciliation after the reconnect covers these orders.
+                ReqKind::Place(id) | ReqKind::Cancel(id) | ReqKind::Status(id) => {
+                    if self.ready() {
+                        self.send(Slot::Active, ReqKind::Status(id));
+                    }
+                }
+                ReqKind::Time { .. } | ReqKind::Logon | ReqKind::Subscribe => {}
+            }
+        }
+    }
+
+    /// A session finished its set-up.
+    fn on_session_ready(&mut self, slot: Slot) {
+        if slot == Slot::Standby {
+            if self.ready() {
+                // Move over after serverShutdown: the old session drains its answers.
+                if let Some(old) = self.draining.take() {
+                    self.close_session(old);
+                }
+                self.draining = self.active.take();
+                self.active = self.standby.take();
+                self.drain_until = Instant::now() + Duration::from_millis(self.cfg.drain_ms);
+                self.log_state("moved to a new WS API session after serverShutdown".into());
+                return;
+            }
+            if let Some(old) = self.active.take() {
+                self.close_session(old);
+            }
+            self.active = self.standby.take();
+        }
+        self.stats.connected.store(true, Relaxed);
+        self.stats.logged_on.store(true, Relaxed);
+        self.next_clock_sync =
+            Instant::now() + Duration::from_millis(self.cfg.clock_sync_interval_ms);
+        self.log_state(format!(
+            "WS API session ready ({}, {:?} key)",
+            self.endpoint,
+            self.creds.key_type()
+        ));
+        // Reconcile every order not known to be finished.
+        for id in self.orders.open_ids() {
+            self.send(Slot::Active, ReqKind::Status(id));
+        }
+        while let Some(intent) = self.deferred.pop_front() {
+            self.on_intent(intent);
+        }
+    }
+
+    // ---- requests ----
+
+    /// Builds, signs and sends one request on the session in `slot`.
+    fn send(&mut self, slot: Slot, kind: ReqKind) -> bool {
+        if self.config_error && !matches!(kind, ReqKind::Time { .. }) {
+            return false;
+        }
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let ts = self.venue_now_ms();
+        let auth = self.auth;
+        let creds = &self.creds;
+        let writer = &mut self.writer;
+        let mut kind = kind;
+        let is_cancel = matches!(kind, ReqKind::Cancel(_));
+        let text: &str = match &mut kind {
+            ReqKind::Time { sent_wall_ms } => {
+                *sent_wall_ms = wall_ms();
+                writer.time(id, creds)
+            }
+            ReqKind::Logon => writer.logon(id, ts, creds),
+            ReqKind::Subscribe => writer.subscribe(id, creds),
+            ReqKind::Place(order_id) => {
+                let Some(record) = self.orders.get(*order_id) else {
+                    return false;
+                };
+                let Some(spec) = spec_of(&self.instruments, record.order.instrument) else {
+                    return false;
+                };
+                writer.place(id, auth, ts, spec, &record.order, creds)
+            }
+            ReqKind::Cancel(order_id) | ReqKind::Status(order_id) => {
+                let Some(record) = self.orders.get(*order_id) else {
+                    return false;
+                };
+                let Some(spec) = spec_of(&self.instruments, record.order.instrument) else {
+                    return false;
+                };
+                if is_cancel {
+                    writer.cancel(id, auth, ts, spec, *order_id, creds)
+                } else {
+                    writer.status(id, auth, ts, spec, *order_id, creds)
+                }
+            }
+            ReqKind::CancelAll(instrument) => {
+                let Some(spec) = spec_of(&self.instruments, *instrument) else {
+                    return false;
+                };
+                writer.cancel_all(id, auth, ts, spec, creds)
+            }
+        };
+        let session = match slot {
+            Slot::Active => self.active.as_mut(),
+            Slot::Standby => self.standby.as_mut(),
+            Slot::Draining => self.draining.as_mut(),
+        };
+        let Some(session) = session else {
+            return false;
+        };
+        let generation = session.generation;
+        if let Err(e) = session.conn.send_text(text) {
+            let why = e.to_string();
+            self.drop_session(slot, &why);
+            return false;
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                generation,
+                kind,
+                sent_at: Instant::now(),
+            },
+        );
+        bump(&self.stats.requests_sent);
+        match kind {
+            ReqKind::Place(_) => {
+                bump(&self.stats.orders_placed);
+                self.rate.on_order_sent();
+            }
+            ReqKind::Cancel(_) | ReqKind::CancelAll(_) => bump(&self.stats.cancels_sent),
+            ReqKind::Status(_) => bump(&self.stats.status_queries),
+            _ => {}
+        }
+        true
+    }
+
+    // ---- intents ----
+
+    fn take_intents(&mut self) {
+        while let Ok(intent) = self.intents.pop() {
+            self.on_intent(intent);
+        }
+    }
+
+    fn reject_locally(&mut self, order_id: OrderId, reason: RejectReason) {
+        bump(&self.stats.local_rejects);
+        let ts_ns = self.venue_now_ns();
+        self.out.push(Report::Rejected {
+            order_id,
+            reason,
+            ts_ns,
+        });
+    }
+
+    fn on_intent(&mut self, intent: Intent) {
+        match intent {
+            Intent::Place(order) => {
+                let refuse = !self.ready()
+                    || self.config_error
+                    || self.stopping.is_some()
+                    || spec_of(&self.instruments, order.instrument).is_none()
+                    || !self
+                        .rate
+                        .allows_order(self.mono_ms(), self.cfg.rate_limit_headroom);
+                if refuse {
+                    return self.reject_locally(order.order_id, RejectReason::Venue);
+                }
+                if self.orders.admit(order).is_err() {
+                    // Its client order id was used already: never sent twice, and no report
+                    // (a report would speak for the original order).
+                    bump(&self.stats.duplicate_ids);
+                    return;
+                }
+                // If the send fails the order stays recorded; reconciliation asks about it.
+                self.send(Slot::Active, ReqKind::Place(order.order_id));
+            }
+            Intent::Cancel { order_id, .. } => {
+                let Some(record) = self.orders.get_mut(order_id) else {
+                    let ts_ns = self.venue_now_ns();
+                    self.out.push(Report::Rejected {
+                        order_id,
+                        reason: RejectReason::UnknownOrder,
+                        ts_ns,
+                    });
+                    return;
+                };
+                if record.done {
+                    return;
+                }
+                record.cancel_requested = true;
+                record.cancel_attempts = 0;
+                if self.ready() && !self.config_error {
+                    self.send_cancel(order_id);
+                }
+                // Otherwise the reconnect's status query finds it open and cancels it.
+            }
+            Intent::CancelAll { instrument, .. } => {
+                if self.ready() && !self.config_error {
+                    self.send(Slot::Active, ReqKind::CancelAll(instrument));
+                } else {
+                    self.deferred.push_back(intent);
+                }
+            }
+        }
+    }
+
+    fn send_cancel(&mut self, order_id: OrderId) {
+        let Some(record) = self.orders.get_mut(order_id) else {
+            return;
+        };
+        if record.done || record.cancel_attempts >= MAX_CANCEL_ATTEMPTS {
+            return;
+        }
+        record.cancel_attempts += 1;
+        self.send(Slot::Active, ReqKind::Cancel(order_id));
+    }
+
+    // ---- reading ----
+
+    fn read_all(&mut self) {
+        for slot in [Slot::Active, Slot::Standby, Slot::Draining] {
+            self.read_slot(slot);
+        }
+    }
+
+    fn read_slot(&mut self, slot: Slot) {
+        let mut buf = std::mem::take(&mut self.buf);
+        // Bounded per call so one busy session cannot starve intents.
+        for _ in 0..256 {
+            let Some(session) = self.session(slot) else {
+                break;
+            };
+            let generation = session.generation;
+            match session.conn.read(&mut buf) {
+                Ok(WsRead::Message(n)) => match std::str::from_utf8(&buf[..n]) {
+                    Ok(text) => self.on_message(generation, text),
+                    Err(_) => bump(&self.stats.frames_skipped),
+                },
+                Ok(WsRead::Control) => {}
+                Ok(WsRead::Idle) => break,
+                Err(e) => {
+                    let why = e.to_string();
+                    self.drop_session(slot, &why);
+                    break;
+                }
+            }
+        }
+        self.buf = buf;
+    }
+
+    fn on_message(&mut self, generation: u32, text: &str) {
+        match Frame::parse(text) {
+            Err(_) => bump(&self.stats.frames_skipped),
+            Ok(Frame::Event { kind }) => match kind.as_ref() {
+                "executionReport" => self.on_execution(text),
+                "serverShutdown" => self.on_server_shutdown(generation),
+                _ => {}
+            },
+            Ok(Frame::Response {
+                id,
+                status,
+                error,
+                rate_limits,
+            }) => {
+                let mono = self.mono_ms();
+                if !rate_limits.is_empty() {
+                    self.rate.update(&rate_limits, mono);
+                    self.stats
+                        .rate_limit_used_ppm
+                        .store(self.rate.used_ppm(mono), Relaxed);
+                }
+                let Some(pending) = id.and_then(|id| self.pending.remove(&id)) else {
+                    bump(&self.stats.frames_skipped);
+                    return;
+                };
+                match error {
+                    None if status == 200 => self.on_success(generation, pending.kind, text),
+                    error => {
+                        let error = error.unwrap_or(ErrorBody {
+                            code: -i64::from(status),
+                            msg: "".into(),
+                        });
+                        self.on_error(generation, pending.kind, &error);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_execution(&mut self, text: &str) {
+        let Ok(event) = response::parse_event::<SpotEvent<'_>>(text) else {
+            bump(&self.stats.frames_skipped);
+            return;
+        };
+        let exec = user_data::from_spot(event);
+        let Some(order_id) = self.writer.ids().parse(&exec.client_order_id) else {
+            // Another client's (or an earlier run's) order on the same account.
+            bump(&self.stats.frames_skipped);
+            return;
+        };
+        let Some(record) = self.orders.get(order_id) else {
+            bump(&self.stats.frames_skipped);
+            return;
+        };
+        let Some(spec) = spec_of(&self.instruments, record.order.instrument) else {
+            return;
+        };
+        if !spec.symbol.matches(exec.symbol.as_bytes()) {
+            bump(&self.stats.frames_skipped);
+            return;
+        }
+        let ts_ns = if exec.time_ms > 0 {
+            ms_to_ns(exec.time_ms)
+        } else {
+            self.venue_now_ns()
+        };
+        self.orders
+            .on_execution(order_id, spec, &exec, ts_ns, &self.stats, &mut self.out);
+    }
+
+    fn on_server_shutdown(&mut self, generation: u32) {
+        bump(&self.stats.server_shutdowns);
+        if self.slot_of(generation) != Some(Slot::Active)
+            || self.standby.is_some()
+            || self.stopping.is_some()
+            || self.config_error
+        {
+            return;
+        }
+        self.log_state("serverShutdown: opening a new WS API session".into());
+        if let Some(session) = self.open_session() {
+            self.standby = Some(session);
+            self.send(Slot::Standby, ReqKind::Time { sent_wall_ms: 0 });
+        }
+    }
+
+    fn state_of<'t>(&self, text: &'t str) -> Option<OrderState<'t>> {
+        match response::parse_result::<OrderState<'_>>(text) {
+            Ok(state) => Some(state),
+            Err(_) => {
+                bump(&self.stats.frames_skipped);
+                None
+            }
+        }
+    }
+
+    fn apply_state(&mut self, order_id: OrderId, state: &OrderState<'_>) -> Liveness {
+        let Some(record) = self.orders.get(order_id) else {
+            return Liveness::Closed;
+        };
+        let Some(spec) = spec_of(&self.instruments, record.order.instrument) else {
+            return Liveness::Closed;
+        };
+        let ts_ns = if state.time_ms() > 0 {
+            ms_to_ns(state.time_ms())
+        } else {
+            self.venue_now_ns()
+        };
+        self.orders
+            .on_state(order_id, spec, state, ts_ns, &self.stats, &mut self.out)
+    }
+
+    fn on_success(&mut self, generation: u32, kind: ReqKind, text: &str) {
+        let slot = self.slot_of(generation);
+        match kind {
+            ReqKind::Time { sent_wall_ms } => {
+                let Ok(time) = response::parse_result::<ServerTime>(text) else {
+                    bump(&self.stats.frames_skipped);
+                    return;
+                };
+                let now = wall_ms();
+                self.offset_ms = time.server_time_ms - (sent_wall_ms + now) / 2;
+                self.stats.clock_offset_ms.store(self.offset_ms, Relaxed);
+                bump(&self.stats.clock_syncs);
+                if let Some(slot) = slot
+                    && let Some(session) = self.session(slot)
+                    && session.phase == Phase::Time
+                {
+                    session.phase = Phase::Logon;
+                    self.send(slot, ReqKind::Logon);
+                }
+            }
+            ReqKind::Logon => {
+                if let Some(slot) = slot
+                    && let Some(session) = self.session(slot)
+                {
+                    session.phase = Phase::Subscribe;
+                    if slot == Slot::Active {
+                        self.stats.logged_on.store(true, Relaxed);
+                    }
+                    self.send(slot, ReqKind::Subscribe);
+                }
+            }
+            ReqKind::Subscribe => {
+                if let Some(slot) = slot
+                    && let Some(session) = self.session(slot)
+                {
+                    session.phase = Phase::Ready;
+                    self.on_session_ready(slot);
+                }
+            }
+            ReqKind::Place(order_id) => {
+                let ts_ns = match response::parse_result::<PlaceAck<'_>>(text) {
+                    Ok(ack) if ack.transact_time_ms > 0 => ms_to_ns(ack.transact_time_ms),
+                    _ => self.venue_now_ns(),
+                };
+                self.orders.on_ack(order_id, ts_ns, &mut self.out);
+            }
+            ReqKind::Cancel(order_id) => {
+                if let Some(state) = self.state_of(text) {
+                    self.apply_state(order_id, &state);
+                }
+            }
+            ReqKind::Status(order_id) => {
+                if let Some(record) = self.orders.get_mut(order_id) {
+                    record.status_failures = 0;
+                }
+                if let Some(state) = self.state_of(text)
+                    && self.apply_state(order_id, &state) == Liveness::Open
+                    && self
+                        .orders
+                        .get(order_id)
+                        .is_some_and(|r| r.cancel_requested)
+                    && self.ready()
+                {
+                    self.send_cancel(order_id);
+                }
+            }
+            ReqKind::CancelAll(_) => {
+                let Ok(states) = response::parse_result::<Vec<OrderState<'_>>>(text) else {
+                    bump(&self.stats.frames_skipped);
+                    return;
+                };
+                for state in &states {
+                    if let Some(order_id) = self.writer.ids().parse(state.order_client_id()) {
+                        self.apply_state(order_id, state);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_config_error(&mut self, code: i64, msg: &str) {
+        if !self.config_error {
+            self.config_error = true;
+            self.stats.config_error.store(true, Relaxed);
+            self.log_state(format!(
+                "the venue refused the credentials ({code} {msg}); order entry stopped: check \
+                 the API key, secret, key type and IP whitelist"
+            ));
+        }
+    }
+
+    fn on_error(&mut self, generation: u32, kind: ReqKind, error: &ErrorBody<'_>) {
+        let code = error.code;
+        self.stats.last_error_code.store(code, Relaxed);
+        if is_config_error(code) {
+            self.on_config_error(code, &error.msg);
+        }
+        if code == codes::TOO_MANY_REQUESTS || code == codes::TOO_MANY_ORDERS {
+            bump(&self.stats.rate_limited);
+            let until = self.mono_ms() + self.cfg.rate_limit_pause_ms;
+            self.rate.pause_until(until);
+        }
+        if code == codes::TIMESTAMP_OUTSIDE_WINDOW {
+            self.clock_sync_due = true;
+        }
+        let slot = self.slot_of(generation);
+        match kind {
+            ReqKind::Time { .. } | ReqKind::Logon | ReqKind::Subscribe => {
+                let in_setup = slot
+                    .and_then(|s| self.session(s))
+                    .is_some_and(|s| s.phase != Phase::Ready);
+                if in_setup && let Some(slot) = slot {
+                    let why = format!("{} failed: {code} {}", kind_name(kind), error.msg);
+                    self.drop_session(slot, &why);
+                }
+            }
+            ReqKind::Place(order_id) => {
+                if code == codes::STATUS_UNKNOWN {
+                    bump(&self.stats.status_unknown);
+                    if self.ready() {
+                        self.send(Slot::Active, ReqKind::Status(order_id));
+                    }
+                    return;
+                }
+                let would_cross = code == codes::USDM_GTX_WOULD_TAKE
+                    || (code == codes::NEW_ORDER_REJECTED
+                        && error.msg.contains("immediately match"));
+                let reason = if would_cross {
+                    RejectReason::WouldCross
+                } else {
+                    RejectReason::Venue
+                };
+                let ts_ns = self.venue_now_ns();
+                self.orders.reject(order_id, reason, ts_ns, &mut self.out);
+            }
+            ReqKind::Cancel(order_id) => {
+                if code == codes::STATUS_UNKNOWN {
+                    bump(&self.stats.status_unknown);
+                }
+                // Unknown order, unknown outcome or any other refusal: ask for the truth
+                // (the status answer re-sends the cancel while the order is open).
+                if self.ready() && !self.config_error {
+                    self.send(Slot::Active, ReqKind::Status(order_id));
+                }
+            }
+            ReqKind::Status(order_id) => {
+                if code == codes::NO_SUCH_ORDER {
+                    let ts_ns = self.venue_now_ns();
+                    self.orders.on_missing(order_id, ts_ns, &mut self.out);
+                    return;
+                }
+                if let Some(record) = self.orders.get_mut(order_id) {
+                    record.status_failures = record.status_failures.saturating_add(1);
+                    if record.status_failures < MAX_STATUS_FAILURES {
+                        self.retries.push((Instant::now() + STATUS_RETRY, order_id));
+                    }
+                }
+            }
+            ReqKind::CancelAll(_) => {}
+        }
+    }
+
+    // ---- timers ----
+
+    fn timers(&mut self, now: Instant) {
+        if self.ready()
+            && (self.clock_sync_due || now >= self.next_clock_sync)
+            && !self
+                .pending
+                .values()
+                .any(|p| matches!(p.kind, ReqKind::Time { .. }))
+        {
+            self.clock_sync_due = false;
+            self.next_clock_sync = now + Duration::from_millis(self.cfg.clock_sync_interval_ms);
+            self.send(Slot::Active, ReqKind::Time { sent_wall_ms: 0 });
+        }
+        if now >= self.next_timeout_scan {
+            self.next_timeout_scan = now + Duration::from_millis(50);
+            let timeout = Duration::from_millis(self.cfg.request_timeout_ms);
+            let stale: Option<u32> = self
+                .pending
+                .values()
+                .find(|p| now.duration_since(p.sent_at) > timeout)
+                .map(|p| p.generation);
+            if let Some(generation) = stale {
+                bump(&self.stats.request_timeouts);
+                if let Some(slot) = self.slot_of(generation) {
+                    self.drop_session(slot, "a request went unanswered");
+                } else {
+                    self.pending.retain(|_, p| p.generation != generation);
+                }
+            }
+            let mono = self.mono_ms();
+            self.stats
+                .rate_limit_used_ppm
+                .store(self.rate.used_ppm(mono), Relaxed);
+        }
+        if !self.retries.is_empty() && self.ready() {
+            let due: Vec<OrderId> = self
+                .retries
+                .iter()
+                .filter(|(at, _)| *at <= now)
+                .map(|(_, id)| *id)
+                .collect();
+            if !due.is_empty() {
+                self.retries.retain(|(at, _)| *at > now);
+                for id in due {
+                    self.send(Slot::Active, ReqKind::Status(id));
+                }
+            }
+        }
+        if self.draining.is_some() {
+            let generation = self.draining.as_ref().map_or(0, |s| s.generation);
+            let idle = !self.pending.values().any(|p| p.generation == generation);
+            if idle || now >= self.drain_until {
+                self.drop_session(Slot::Draining, "drained after serverShutdown");
+            }
+        }
+    }
+
+    // ---- output and waiting ----
+
+    fn flush_all(&mut self) {
+        for slot in [Slot::Active, Slot::Standby, Slot::Draining] {
+            let failed = match self.session(slot) {
+                Some(session) => session.conn.flush().err().map(|e| e.to_string()),
+                None => None,
+            };
+            if let Some(why) = failed {
+                self.drop_session(slot, &why);
+            }
+        }
+    }
+
+    fn count(&self, report: &Report) {
+        let counter = match report {
+            Report::Accepted { .. } => &self.stats.acks,
+            Report::Rejected { .. } => &self.stats.rejects,
+            Report::Filled(_) => &self.stats.fills,
+            Report::Canceled { .. } => &self.stats.cancels,
+        };
+        bump(counter);
+    }
+
+    fn push_reports(&mut self) {
+        let mut pushed = false;
+        let out = std::mem::take(&mut self.out);
+        for report in &out {
+            self.count(report);
+        }
+        self.overflow.extend(out.iter().copied());
+        self.out = out;
+        self.out.clear();
+        while let Some(report) = self.overflow.front() {
+            if self.reports.push(*report).is_err() {
+                bump(&self.stats.report_ring_full);
+                break;
+            }
+            self.overflow.pop_front();
+            pushed = true;
+        }
+        if pushed && let Some(waker) = &self.core_waker {
+            let _ = waker.wake();
+        }
+    }
+
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let mut deadline = now + MAX_BLOCK;
+        if self.active.is_none() && !self.config_error {
+            deadline = deadline.min(self.next_connect_at);
+        }
+        if !self.overflow.is_empty() {
+            deadline = deadline.min(now + Duration::from_millis(1));
+        }
+        deadline.max(now)
+    }
+
+    fn wait(&mut self) {
+        let now = Instant::now();
+        match self.cfg.poll_mode {
+            PollMode::Spin => {
+                if self.active.is_none() {
+                    // Nothing to poll but the ring: stay responsive without burning a core
+                    // on a dead venue.
+                    let until = self.next_deadline(now).min(now + Duration::from_millis(1));
+                    std::thread::sleep(until.saturating_duration_since(now));
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            PollMode::Block => {
+                if !self.intents.is_empty() {
+                    return;
+                }
+                let timeout = self.next_deadline(now).saturating_duration_since(now);
+                if self.poll.poll(&mut self.events, Some(timeout)).is_err() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+
+    // ---- stop ----
+
+    fn begin_stop(&mut self, now: Instant) {
+        let deadline = now + Duration::from_millis(self.cfg.stop_timeout_ms);
+        self.stopping = Some(deadline);
+        if !self.ready() || self.config_error {
+            self.stopping = Some(now);
+            return;
+        }
+        let ids: Vec<InstrumentId> = self.instruments.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            self.send(Slot::Active, ReqKind::CancelAll(id));
+        }
+        self.flush_all();
+    }
+
+    fn cancel_all_pending(&self) -> bool {
+        self.pending
+            .values()
+            .any(|p| matches!(p.kind, ReqKind::CancelAll(_)))
+    }
+
+    fn shut_down(&mut self) {
+        for slot in [Slot::Draining, Slot::Standby, Slot::Active] {
+            let taken = match slot {
+                Slot::Active => self.active.take(),
+                Slot::Standby => self.standby.take(),
+                Slot::Draining => self.draining.take(),
+            };
+            if let Some(session) = taken {
+                self.close_session(session);
+            }
+        }
+        self.stats.connected.store(false, Relaxed);
+        self.stats.logged_on.store(false, Relaxed);
+        // Last reports: give the core thread a moment to make room.
+        let give_up = Instant::now() + Duration::from_millis(200);
+        self.push_reports();
+        while !self.overflow.is_empty() && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(1));
+            self.push_reports();
+        }
+        self.stats.stopped.store(true, Relaxed);
+    }
+}
+
+fn kind_name(kind: ReqKind) -> &'static str {
+    match kind {
+        ReqKind::Time { .. } => "time",
+        ReqKind::Logon => "session.logon",
+        ReqKind::Subscribe => "userDataStream.subscribe",
+        ReqKind::Place(_) => "order.place",
+        ReqKind::Cancel(_) => "order.cancel",
+        ReqKind::CancelAll(_) => "openOrders.cancelAll",
+        ReqKind::Status(_) => "order.status",
+    }
+}
