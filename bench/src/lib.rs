@@ -4,4 +4,5 @@
 pub mod data;
 pub mod gates;
 pub mod latency;
+pub mod sim;
 pub mod synth;

@@ -55,7 +55,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+/// The model's parts, for drivers that step the market themselves (the venue simulator
+/// runs it in real time instead of writing a session file).
+pub use book::{BookSide, PendingDiff, SimBook, Touch};
 pub use config::{FeedParams, ModelParams, SynthConfig, SynthConfigError};
+pub use model::{Fill as ModelFill, Market, MarketEvent as ModelEvent};
 pub use session::{SynthSummary, generate};
 
 /// Generates `cfg` into the file at `path`, gzip-compressed when the name ends in `.gz`.

@@ -1,0 +1,2 @@
+//! obi-sim: the local Binance-like venue simulator (see `obi_bench::sim`).
+fn main() {}

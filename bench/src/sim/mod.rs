@@ -1,0 +1,394 @@
+//! obi-sim: a local venue that behaves like Binance spot for everything the engine uses, on
+//! one loopback port, so the engine can be tested, demoed and benchmarked over real sockets
+//! with no internet. The protocol is `docs/binance-subset.md`.
+//!
+//! # What it serves (one listener, `127.0.0.1` only)
+//!
+//! - `GET /api/v3/depth?symbol=X&limit=N` (alias `/fapi/v1/depth`, which adds `E`/`T`):
+//!   the REST snapshot of the simulator's own book, `limit` 1..5000 (default 100), plain
+//!   HTTP/1.1 with `Content-Length`, `Connection: close`. Also `/api/v3/time`, `/api/v3/ping`.
+//! - `ws://.../stream?streams=<sym>@depth@100ms/<sym>@bookTicker/<sym>@trade`: combined
+//!   spot streams (`U == prev u + 1`, no `pu`). `<sym>@depth` is accepted as a name for the
+//!   same diffs.
+//! - `ws://.../ws-api/v3`: the Spot WebSocket API methods of the spec page, with Ed25519
+//!   `session.logon`, per-request HMAC-SHA256, `rateLimits`, and execution reports on
+//!   subscribed connections.
+//!
+//! Every WebSocket connection gets a ping every `ping_interval_ms`; client pings are answered
+//! with pongs.
+//!
+//! # Market and matching
+//!
+//! The source is the seeded synthetic market ([`crate::synth`]) stepped in real time, or a
+//! recording replayed from its first in-sequence diff. Each event is applied to the
+//! simulator's own book under the venue lock, so a REST snapshot's `lastUpdateId` is always
+//! the `u` of the last diff applied: a client that buffers the stream, fetches a snapshot and
+//! follows the spot sync rule gets exactly the simulator's book. Our orders are matched by
+//! [`obi_engine::paper::PaperVenue`] with zero latencies (its queue model; the public book
+//! is not changed by our orders).
+//!
+//! # Using it from a test
+//!
+//! ```no_run
+//! use obi_bench::sim::{Sim, SimConfig};
+//! let sim = Sim::start(SimConfig::default()).expect("sim");
+//! let rest = sim.rest_url(); // http://127.0.0.1:PORT
+//! let api = sim.ws_api_url(); // ws://127.0.0.1:PORT/ws-api/v3
+//! // ... drive a client ...
+//! let record = sim.shutdown(); // joins every thread, returns the final record
+//! assert_eq!(record.duplicate_client_order_ids, 0);
+//! ```
+//!
+//! # Wire-to-wire samples
+//!
+//! After a market connection's thread has written frames and the socket write returned, it
+//! stores the time (Unix ns, monotonic clock). When an `order.place` or `order.cancel`
+//! request has been read and parsed, the simulator records `receipt - last write` in
+//! [`SimRecord::order_latency_ns`]. With `frame_interval_us` set well above the engine's
+//! reaction time, that is the engine's frame-in to order-out time plus both loopback hops;
+//! without pacing, frames arrive faster than orders and the sample means little.
+
+mod api;
+mod auth;
+mod config;
+mod conn;
+mod http;
+mod market;
+mod orders;
+mod outbox;
+mod record;
+mod source;
+mod venue;
+mod wire;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use obi_engine::instrument::{InstrumentSpec, Market};
+use obi_engine::units::Level;
+
+pub use config::{
+    AuthConfig, FaultConfig, InstrumentConfig, MatchingConfig, SimConfig, SimConfigError,
+    SynthSettings, parse_ed25519_public_key,
+};
+pub use record::{FaultCounts, FillRecord, OrderRecord, SimRecord};
+
+use config::Resolved;
+use outbox::ConnHandle;
+use source::{MarketSource, ReplaySource, SynthSource};
+use venue::State;
+use wire::FrameWriter;
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] SimConfigError),
+    /// The recording cannot be replayed.
+    #[error("replay: {0}")]
+    Replay(String),
+    /// The listener or a thread could not be set up.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Wall-clock Unix time that never goes backwards (a fixed offset plus a monotonic clock).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    start: Instant,
+    start_unix_ns: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let start_unix_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Clock {
+            start: Instant::now(),
+            start_unix_ns,
+        }
+    }
+
+    /// Unix ns now.
+    pub(crate) fn now_ns(&self) -> u64 {
+        let elapsed = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.start_unix_ns.saturating_add(elapsed)
+    }
+}
+
+/// State shared by the simulator's threads.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub cfg: SimConfig,
+    pub resolved: Resolved,
+    pub writer: FrameWriter,
+    pub clock: Clock,
+    state: Mutex<State>,
+    conns: Mutex<Vec<Arc<ConnHandle>>>,
+    conn_threads: Mutex<Vec<JoinHandle<()>>>,
+    shutdown: AtomicBool,
+    wait_lock: Mutex<()>,
+    wait_cv: Condvar,
+    last_frame_ns: AtomicU64,
+    frames_sent: AtomicU64,
+    next_conn_id: AtomicU64,
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A thread that panicked while holding a lock leaves plain data behind; carry on.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
+        relock(&self.state)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn conns(&self) -> Vec<Arc<ConnHandle>> {
+        relock(&self.conns).clone()
+    }
+
+    pub(crate) fn register(&self, c: Arc<ConnHandle>) {
+        relock(&self.conns).push(c);
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        relock(&self.conns).retain(|c| c.id != id);
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_conn_thread(&self, h: JoinHandle<()>) {
+        let mut threads = relock(&self.conn_threads);
+        // Reap finished connections so the list stays short.
+        let (done, running): (Vec<_>, Vec<_>) = threads.drain(..).partition(|t| t.is_finished());
+        for t in done {
+            let _ = t.join();
+        }
+        *threads = running;
+        threads.push(h);
+    }
+
+    /// A market connection wrote `n` frames just now.
+    pub(crate) fn frames_written(&self, n: u64) {
+        self.frames_sent.fetch_add(n, Ordering::Relaxed);
+        self.last_frame_ns
+            .store(self.clock.now_ns(), Ordering::Relaxed);
+    }
+
+    /// Unix ns of the last market frame written (0: none yet).
+    pub(crate) fn last_frame_written_ns(&self) -> u64 {
+        self.last_frame_ns.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps until `until` (forever if `None`) or shutdown.
+    pub(crate) fn wait_until(&self, until: Option<Instant>) {
+        let guard = relock(&self.wait_lock);
+        if self.is_shutdown() {
+            return;
+        }
+        match until {
+            Some(t) => {
+                let d = t.saturating_duration_since(Instant::now());
+                if !d.is_zero() {
+                    drop(self.wait_cv.wait_timeout(guard, d));
+                }
+            }
+            None => {
+                drop(self.wait_cv.wait(guard));
+            }
+        }
+    }
+
+    fn record(&self) -> SimRecord {
+        let mut r = self.lock_state().record();
+        r.frames_sent = self.frames_sent.load(Ordering::Relaxed);
+        r
+    }
+}
+
+/// Starts simulators.
+#[derive(Debug)]
+pub struct Sim;
+
+/// A running simulator: its address, its record, and a clean shutdown.
+#[derive(Debug)]
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn open_source(
+    cfg: &SimConfig,
+    resolved: &mut Resolved,
+) -> Result<(Box<dyn MarketSource>, source::InitialBook), SimError> {
+    match &cfg.replay {
+        Some(path) => {
+            let (_, derived) = obi_engine::replay::scan::derived_instruments(&[path.as_path()])
+                .map_err(|e| SimError::Replay(format!("{}: {e}", path.display())))?;
+            let d = derived
+                .iter()
+                .find(|d| d.symbol.eq_ignore_ascii_case(&cfg.instrument.symbol))
+                .or(derived.first())
+                .ok_or_else(|| SimError::Replay(format!("{}: no snapshot", path.display())))?;
+            let symbol = obi_engine::instrument::Symbol::new(&d.symbol)
+                .ok_or_else(|| SimError::Replay(format!("bad symbol {}", d.symbol)))?;
+            let recorded = InstrumentSpec {
+                symbol,
+                market: d.market,
+                price: obi_engine::instrument::Scale::unit(d.price_decimals),
+                qty: obi_engine::instrument::Scale::unit(d.qty_decimals),
+            };
+            let (src, initial) =
+                ReplaySource::open(path, recorded).map_err(|e| SimError::Replay(e.to_string()))?;
+            // The recording decides symbol and grids; what is served is spot-shaped.
+            resolved.spec = InstrumentSpec {
+                market: Market::Spot,
+                ..recorded
+            };
+            Ok((Box::new(src), initial))
+        }
+        None => {
+            let (src, initial) = SynthSource::new(
+                cfg.seed,
+                resolved.start_price_ticks,
+                cfg.synth.diff_interval_ms,
+                cfg.synth.pressure_strength,
+            );
+            Ok((Box::new(src), initial))
+        }
+    }
+}
+
+impl Sim {
+    /// Validates `cfg`, opens the market source, binds `127.0.0.1:port` and starts serving.
+    /// Returns at once; the bound address is [`SimHandle::addr`].
+    pub fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
+        let mut resolved = cfg.resolve()?;
+        let (source, initial) = open_source(&cfg, &mut resolved)?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, cfg.port))?;
+        let addr = listener.local_addr()?;
+        let clock = Clock::new();
+        let spec = resolved.spec;
+        let state = State::new(&cfg, spec, &initial, clock.now_ns());
+        let shared = Arc::new(Shared {
+            writer: FrameWriter {
+                symbol: spec.symbol.as_str().to_owned(),
+                price: spec.price,
+                qty: spec.qty,
+            },
+            cfg,
+            resolved,
+            clock,
+            state: Mutex::new(state),
+            conns: Mutex::new(Vec::new()),
+            conn_threads: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            wait_lock: Mutex::new(()),
+            wait_cv: Condvar::new(),
+            last_frame_ns: AtomicU64::new(0),
+            frames_sent: AtomicU64::new(0),
+            next_conn_id: AtomicU64::new(1),
+        });
+        let s = Arc::clone(&shared);
+        let acceptor = std::thread::Builder::new()
+            .name("obi-sim-accept".into())
+            .spawn(move || conn::accept_loop(s, listener))?;
+        let s = Arc::clone(&shared);
+        let market = std::thread::Builder::new()
+            .name("obi-sim-market".into())
+            .spawn(move || market::run(s, source))?;
+        Ok(SimHandle {
+            addr,
+            shared,
+            threads: vec![acceptor, market],
+        })
+    }
+}
+
+impl SimHandle {
+    /// The bound loopback address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (the spec's `rest_url`).
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT` (the spec's `stream_url`).
+    pub fn stream_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT/ws-api/v3` (the spec's `ws_api_url`).
+    pub fn ws_api_url(&self) -> String {
+        format!("ws://{}/ws-api/v3", self.addr)
+    }
+
+    /// A copy of the record so far.
+    pub fn record(&self) -> SimRecord {
+        self.shared.record()
+    }
+
+    /// The simulator's own book: `(last_update_id, best `depth` bids, best `depth` asks)`.
+    pub fn book(&self, depth: usize) -> (u64, Vec<Level>, Vec<Level>) {
+        self.shared.lock_state().book_view(depth)
+    }
+
+    /// Stops every thread (connections get a close frame), joins them, returns the record.
+    pub fn shutdown(mut self) -> SimRecord {
+        self.stop();
+        self.shared.record()
+    }
+
+    fn stop(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
+        self.shared.shutdown.store(true, Ordering::Release);
+        {
+            let _guard = relock(&self.shared.wait_lock);
+            self.shared.wait_cv.notify_all();
+        }
+        for c in self.shared.conns() {
+            c.wake();
+        }
+        // Unblocks the acceptor's `accept`.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500));
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        loop {
+            let batch: Vec<JoinHandle<()>> = relock(&self.shared.conn_threads).drain(..).collect();
+            if batch.is_empty() {
+                break;
+            }
+            for c in self.shared.conns() {
+                c.wake();
+            }
+            for t in batch {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
