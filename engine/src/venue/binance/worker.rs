@@ -103,7 +103,7 @@ pub(super) struct Worker {
     drain_until: Instant,
     backoff: Backoff,
     next_connect_at: Instant,
-    last_log: Option<String>,
+    last_log: &'static str,
     deferred: VecDeque<Intent>,
     offset_ms: i64,
     next_clock_sync: Instant,
@@ -181,7 +181,7 @@ impl Worker {
             draining: None,
             drain_until: now,
             next_connect_at: now,
-            last_log: None,
+            last_log: "",
             deferred: VecDeque::with_capacity(16),
             offset_ms: 0,
             next_clock_sync: now,
@@ -237,11 +237,12 @@ impl Worker {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Logs `msg` only when it differs from the last state message.
-    fn log_state(&mut self, msg: String) {
-        if self.last_log.as_deref() != Some(msg.as_str()) {
-            eprintln!("obi gateway: {msg}");
-            self.last_log = Some(msg);
+    /// Logs `msg` only when the link enters a different `state` (a venue refusing
+    /// connections logs once, not once per attempt, whatever the error text).
+    fn log_state(&mut self, state: &'static str, msg: impl FnOnce() -> String) {
+        if self.last_log != state {
+            eprintln!("obi gateway: {}", msg());
+            self.last_log = state;
         }
     }
 
@@ -321,9 +322,9 @@ impl Worker {
                 bump(&self.stats.connect_failures);
                 let delay_ms = self.backoff.next_delay_ms();
                 self.next_connect_at = Instant::now() + Duration::from_millis(delay_ms);
-                self.log_state(format!(
-                    "cannot connect to the WS API: {e}; retrying with backoff"
-                ));
+                self.log_state("connect-failed", || {
+                    format!("cannot connect to the WS API: {e}; retrying with backoff")
+                });
                 None
             }
         }
@@ -379,9 +380,9 @@ impl Worker {
                 // The replacement session carries on its set-up as the active one.
                 self.active = Some(standby);
             }
-            self.log_state(format!(
-                "WS API session lost ({why}); new orders are refused until it is back"
-            ));
+            self.log_state("lost", || {
+                format!("WS API session lost ({why}); new orders are refused until it is back")
+            });
         }
         for kind in lost {
             match kind {
@@ -412,7 +413,9 @@ impl Worker {
                 self.draining = self.active.take();
                 self.active = self.standby.take();
                 self.drain_until = Instant::now() + Duration::from_millis(self.cfg.drain_ms);
-                self.log_state("moved to a new WS API session after serverShutdown".into());
+                self.log_state("moved", || {
+                    "moved to a new WS API session after serverShutdown".into()
+                });
                 return;
             }
             if let Some(old) = self.active.take() {
@@ -424,11 +427,9 @@ impl Worker {
         self.stats.logged_on.store(true, Relaxed);
         self.next_clock_sync =
             Instant::now() + Duration::from_millis(self.cfg.clock_sync_interval_ms);
-        self.log_state(format!(
-            "WS API session ready ({}, {:?} key)",
-            self.endpoint,
-            self.creds.key_type()
-        ));
+        let (endpoint, key_type) = (&self.endpoint, self.creds.key_type());
+        let msg = format!("WS API session ready ({endpoint}, {key_type:?} key)");
+        self.log_state("ready", || msg);
         // Reconcile every order not known to be finished.
         for id in self.orders.open_ids() {
             self.send(Slot::Active, ReqKind::Status(id));
@@ -717,7 +718,9 @@ impl Worker {
         {
             return;
         }
-        self.log_state("serverShutdown: opening a new WS API session".into());
+        self.log_state("shutdown", || {
+            "serverShutdown: opening a new WS API session".into()
+        });
         if let Some(session) = self.open_session() {
             self.standby = Some(session);
             self.send(Slot::Standby, ReqKind::Time { sent_wall_ms: 0 });
@@ -834,10 +837,12 @@ impl Worker {
         if !self.config_error {
             self.config_error = true;
             self.stats.config_error.store(true, Relaxed);
-            self.log_state(format!(
-                "the venue refused the credentials ({code} {msg}); order entry stopped: check \
-                 the API key, secret, key type and IP whitelist"
-            ));
+            self.log_state("config-error", || {
+                format!(
+                    "the venue refused the credentials ({code} {msg}); order entry stopped: \
+                     check the API key, secret, key type and IP whitelist"
+                )
+            });
         }
     }
 
