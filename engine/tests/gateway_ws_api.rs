@@ -47,6 +47,8 @@ enum PlaceMode {
     /// The order is recorded and trades `qty` at `price` at once, but the answer is -1007
     /// and no event is sent.
     UnknownButFilled(&'static str, &'static str),
+    /// The order is recorded (NEW) and the request is never answered.
+    Swallow,
     /// -1007 and the order is not recorded.
     UnknownNotPlaced,
     /// An error answer.
@@ -376,6 +378,10 @@ impl Fake {
                             "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
                         )]
                     }
+                    PlaceMode::Swallow => {
+                        st.orders.insert(client, order);
+                        Vec::new()
+                    }
                     PlaceMode::UnknownNotPlaced => vec![err(
                         -1007,
                         "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
@@ -565,9 +571,17 @@ struct Core {
 
 impl Core {
     fn start(cfg: GatewayConfig, creds: Credentials) -> Core {
+        Core::start_waking(cfg, creds, None)
+    }
+
+    fn start_waking(
+        cfg: GatewayConfig,
+        creds: Credentials,
+        core_waker: Option<Arc<mio::Waker>>,
+    ) -> Core {
         let (intents, intents_rx) = rtrb::RingBuffer::new(64);
         let (reports_tx, reports) = rtrb::RingBuffer::new(256);
-        let gw = spawn_with_credentials(cfg, creds, eth(), intents_rx, reports_tx, None)
+        let gw = spawn_with_credentials(cfg, creds, eth(), intents_rx, reports_tx, core_waker)
             .expect("gateway starts");
         Core {
             gw: Some(gw),
@@ -874,6 +888,80 @@ fn venue_refusals_are_rejected_with_the_reason() {
         rejected(99, RejectReason::UnknownOrder)
     );
     assert_eq!(core.gw().stats().snapshot().last_error_code, -2010);
+}
+
+#[test]
+fn timestamp_outside_recv_window_resyncs_the_clock() {
+    let fake = Fake::start();
+    let mut core = Core::hmac(&fake, PollMode::Block);
+    core.wait_ready();
+    assert_eq!(fake.count("time", ""), 1);
+    fake.set(|s| {
+        s.place_mode = PlaceMode::Reject(
+            -1021,
+            "Timestamp for this request is outside of the recvWindow.",
+        );
+        s.time_offset_ms = -3000;
+    });
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    assert_eq!(strip_ts(core.next()), rejected(1, RejectReason::Venue));
+    core.wait_until("the resync", |g| g.stats().snapshot().clock_syncs == 2);
+    assert_eq!(fake.count("time", ""), 2);
+    let offset = core.gw().stats().snapshot().clock_offset_ms;
+    assert!((-3100..=-2900).contains(&offset), "{offset}");
+}
+
+#[test]
+fn unanswered_request_replaces_the_connection_and_asks_instead_of_resending() {
+    let fake = Fake::start();
+    let mut cfg = config(&fake.url(), PollMode::Block);
+    cfg.request_timeout_ms = 300;
+    let mut core = Core::start(cfg, Credentials::from_hmac(API_KEY, SECRET.as_bytes()));
+    core.wait_ready();
+    fake.set(|s| s.place_mode = PlaceMode::Swallow);
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    // After the timeout the session is replaced; the status query finds the order resting.
+    assert_eq!(strip_ts(core.next()), accepted(1));
+    assert_eq!(fake.count("order.place", &cid(1)), 1, "never re-sent");
+    assert_eq!(fake.count("order.status", &cid(1)), 1);
+    assert_eq!(fake.accepted.load(Ordering::SeqCst), 2);
+    let s = core.gw().stats().snapshot();
+    assert_eq!((s.request_timeouts, s.reconnects), (1, 1));
+}
+
+#[test]
+fn core_waker_is_woken_after_reports() {
+    let fake = Fake::start();
+    let mut poll = mio::Poll::new().unwrap();
+    let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
+    let mut core = Core::start_waking(
+        config(&fake.url(), PollMode::Block),
+        Credentials::from_hmac(API_KEY, SECRET.as_bytes()),
+        Some(waker),
+    );
+    core.wait_ready();
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    let mut events = mio::Events::with_capacity(4);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        if let Ok(r) = core.reports.pop() {
+            assert_eq!(strip_ts(r), accepted(1));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no report");
+    }
+    assert!(
+        events.iter().any(|e| e.token() == mio::Token(7)) || {
+            // The report may have landed before this poll started; one more wake must come
+            // with the next report.
+            core.cancel(1);
+            poll.poll(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            events.iter().any(|e| e.token() == mio::Token(7))
+        }
+    );
 }
 
 #[test]

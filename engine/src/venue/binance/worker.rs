@@ -210,6 +210,11 @@ impl Worker {
             if let Some(deadline) = self.stopping
                 && (now >= deadline || !self.cancel_all_pending())
             {
+                if self.cancel_all_pending() {
+                    self.log_state("stop-unconfirmed", || {
+                        "stopping: openOrders.cancelAll not answered in time".into()
+                    });
+                }
                 break;
             }
             self.maybe_connect(now);
@@ -1064,6 +1069,15 @@ impl Worker {
         self.stopping = Some(deadline);
         if !self.ready() || self.config_error {
             self.stopping = Some(now);
+            let open = self.orders.open_count();
+            if open > 0 {
+                self.log_state("stop-unconfirmed", || {
+                    format!(
+                        "stopping without a usable session: {open} order(s) may still be open \
+                         at the venue"
+                    )
+                });
+            }
             return;
         }
         let ids: Vec<InstrumentId> = self.instruments.iter().map(|(id, _)| id).collect();
