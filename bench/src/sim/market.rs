@@ -13,8 +13,10 @@ use super::wire::envelope;
 /// While a market connection has this many frames queued, an unpaced (`speed = 0`) source
 /// waits for it.
 const HIGH_WATER_FRAMES: usize = 10_000;
-/// Wait between checks while an unpaced source is held back, or no one listens.
+/// Wait between checks while an unpaced source is held back by a slow connection.
 const BACKPRESSURE_WAIT: Duration = Duration::from_millis(1);
+/// Wait between checks while an unpaced source has no market connection to feed.
+const NO_LISTENER_WAIT: Duration = Duration::from_millis(20);
 
 /// A periodic fault timer.
 #[derive(Debug)]
@@ -100,10 +102,8 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
             } else if speed > 0.0 {
                 let offset_ns = ev.source_ns.saturating_sub(source_start_ns) as f64 / speed;
                 Some(start + Duration::from_nanos(offset_ns as u64))
-            } else if held_back(&shared) {
-                Some(now + BACKPRESSURE_WAIT)
             } else {
-                None
+                held_back(&shared).map(|wait| now + wait)
             };
             match due {
                 Some(t) if t > now => {
@@ -131,14 +131,21 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
     }
 }
 
-/// An unpaced source waits while any market connection is far behind or none is open.
-fn held_back(shared: &Shared) -> bool {
+/// How long an unpaced source waits: while no market connection is open, or one is far
+/// behind. `None`: go on at once.
+fn held_back(shared: &Shared) -> Option<Duration> {
     let conns = shared.conns();
     let market: Vec<&Arc<ConnHandle>> = conns
         .iter()
         .filter(|c| c.kind == ConnKind::Market)
         .collect();
-    market.is_empty() || market.iter().any(|c| c.queued() > HIGH_WATER_FRAMES)
+    if market.is_empty() {
+        Some(NO_LISTENER_WAIT)
+    } else if market.iter().any(|c| c.queued() > HIGH_WATER_FRAMES) {
+        Some(BACKPRESSURE_WAIT)
+    } else {
+        None
+    }
 }
 
 fn fire_faults(shared: &Shared, faults: &mut Faults, now: Instant) {
