@@ -233,3 +233,77 @@ fn server_pings_and_client_pings_are_answered() {
     let record = sim.shutdown();
     assert!(record.pongs_received > 0);
 }
+
+#[test]
+fn replay_of_a_futures_recording_is_served_spot_shaped() {
+    let dir = std::env::temp_dir().join(format!("obi-sim-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("session.gz");
+    let synth = obi_bench::synth::SynthConfig {
+        duration_s: 15,
+        symbol: "ETHUSDT".into(),
+        ..obi_bench::synth::SynthConfig::default()
+    };
+    obi_bench::synth::write_to_path(&synth, &path).unwrap();
+    let sim = Sim::start(SimConfig {
+        replay: Some(path.clone()),
+        speed: 0.0,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let g = Grid {
+        price: Scale::from_step_text("0.01").unwrap(),
+        qty: Scale::from_step_text("0.001").unwrap(),
+    };
+    let mut ws = ws_connect(&format!(
+        "{}/stream?streams=ethusdt@depth/ethusdt@trade",
+        sim.stream_url()
+    ));
+    let (status, body) = http_get(sim.addr(), "/api/v3/depth?symbol=ETHUSDT&limit=5000");
+    assert_eq!(status, 200);
+    let snap: Value = serde_json::from_str(&body).unwrap();
+    let last_update_id = snap["lastUpdateId"].as_u64().unwrap();
+    let mut book = Book::default();
+    book.apply(&g, &snap["bids"], &snap["asks"]);
+    let mut prev_u: Option<u64> = None;
+    let mut diffs = 0;
+    while let Some(t) = next_text(&mut ws, Duration::from_millis(1_500)) {
+        let v: Value = serde_json::from_str(&t).unwrap();
+        if v["stream"] != "ethusdt@depth" {
+            continue;
+        }
+        let d = &v["data"];
+        assert!(d.get("pu").is_none());
+        let (big_u, u) = (d["U"].as_u64().unwrap(), d["u"].as_u64().unwrap());
+        match prev_u {
+            None if u <= last_update_id => continue,
+            None => assert!(big_u <= last_update_id + 1 && last_update_id < u),
+            Some(p) => assert_eq!(big_u, p + 1),
+        }
+        book.apply(&g, &d["b"], &d["a"]);
+        assert!(!book.crossed());
+        prev_u = Some(u);
+        diffs += 1;
+    }
+    let record = sim.record();
+    assert!(record.source_ended, "the recording was played to its end");
+    assert!(diffs > 50, "diffs {diffs}");
+    let (sim_u, bids, asks) = sim.book(usize::MAX);
+    assert_eq!(prev_u, Some(sim_u));
+    let ours: Vec<(i64, i64)> = book.bids.iter().rev().map(|(p, q)| (*p, *q)).collect();
+    assert_eq!(
+        ours,
+        bids.iter()
+            .map(|l| (l.price.0, l.qty.0))
+            .collect::<Vec<_>>()
+    );
+    let ours: Vec<(i64, i64)> = book.asks.iter().map(|(p, q)| (*p, *q)).collect();
+    assert_eq!(
+        ours,
+        asks.iter()
+            .map(|l| (l.price.0, l.qty.0))
+            .collect::<Vec<_>>()
+    );
+    sim.shutdown();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -282,3 +282,37 @@ fn resting_order_fills_as_maker() {
     assert!(record.fills.iter().all(|f| f.maker && f.side == "BUY"));
     assert!(record.position_lots["ETHUSDT"] > 0);
 }
+
+#[test]
+fn wire_to_wire_samples_in_paced_mode() {
+    let sim = Sim::start(SimConfig {
+        frame_interval_us: 20_000,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let (bid, _) = touch(&sim);
+    let mut market = sim_support::ws_connect(&format!(
+        "{}/stream?streams=ethusdt@depth@100ms/ethusdt@trade/ethusdt@bookTicker",
+        sim.stream_url()
+    ));
+    let mut api = Api::connect(&sim.ws_api_url());
+    // React to five frames, each with one order.
+    for i in 0..5 {
+        sim_support::next_text(&mut market, Duration::from_secs(2)).expect("frame");
+        let r = api.call(
+            "order.place",
+            json!({"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                "price": price(bid - 500), "quantity": "0.001", "newClientOrderId": format!("w{i}")}),
+        );
+        assert_eq!(r["status"], 200, "{r}");
+    }
+    let record = sim.shutdown();
+    assert_eq!(record.order_latency_ns.len(), 5);
+    // Each sample is the client's reaction plus two loopback hops (the client may read a
+    // frame that waited in its socket buffer, so only a loose bound holds on a busy machine).
+    assert!(
+        record.order_latency_ns.iter().all(|ns| *ns < 1_000_000_000),
+        "{:?}",
+        record.order_latency_ns
+    );
+}

@@ -247,6 +247,11 @@ fn run_ws(
             return overflowed && !drop_now;
         }
         let n_frames = frames.len() as u64;
+        if n_frames > 0 && handle.kind == ConnKind::Market {
+            // Stamped as the frames are handed to the socket: a fast client may answer
+            // before this thread would get to stamp after the write.
+            shared.frames_written(n_frames);
+        }
         for f in frames {
             match ws.write(Message::text(f)) {
                 Ok(()) => {}
@@ -268,9 +273,6 @@ fn run_ws(
             Ok(()) => {}
             Err(e) if would_block(&e) => {}
             Err(_) => return false,
-        }
-        if n_frames > 0 && handle.kind == ConnKind::Market {
-            shared.frames_written(n_frames);
         }
         if close_due {
             let _ = ws.close(None);

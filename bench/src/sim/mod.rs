@@ -41,8 +41,8 @@
 //!
 //! # Wire-to-wire samples
 //!
-//! After a market connection's thread has written frames and the socket write returned, it
-//! stores the time (Unix ns, monotonic clock). When an `order.place` or `order.cancel`
+//! When a market connection's thread hands queued frames to its socket, it stores the time
+//! (Unix ns, monotonic clock) just before the write. When an `order.place` or `order.cancel`
 //! request has been read and parsed, the simulator records `receipt - last write` in
 //! [`SimRecord::order_latency_ns`]. With `frame_interval_us` set well above the engine's
 //! reaction time, that is the engine's frame-in to order-out time plus both loopback hops;
@@ -180,7 +180,7 @@ impl Shared {
         threads.push(h);
     }
 
-    /// A market connection wrote `n` frames just now.
+    /// A market connection is writing `n` frames now.
     pub(crate) fn frames_written(&self, n: u64) {
         self.frames_sent.fetch_add(n, Ordering::Relaxed);
         self.last_frame_ns
