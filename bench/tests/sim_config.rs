@@ -24,6 +24,10 @@ fn bad_configs_are_errors() {
     for text in [
         "speed = -1.0",
         "ping_interval_ms = 0",
+        "speed = 1e-9",
+        "frame_interval_us = 999999999999",
+        "[faults]\nstall_every_s = 1.0\nstall_ms = 18446744073709551615",
+        "[faults]\nshutdown_every_s = 1e300",
         "[instrument]\ntick_size = \"0\"",
         "[instrument]\nsymbol = \"ETH USDT\"",
         "[instrument]\nstart_price = \"2500.001\"",

@@ -307,3 +307,81 @@ fn replay_of_a_futures_recording_is_served_spot_shaped() {
     sim.shutdown();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn replay_of_the_real_spot_recording_keeps_sequence_and_oracle() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/hftbacktest-sample/spot/ethusdt_20240808.gz");
+    if !path.exists() {
+        assert!(
+            std::env::var_os("OBI_REQUIRE_DATA").is_none(),
+            "missing {}",
+            path.display()
+        );
+        println!("SKIPPED: {} not found", path.display());
+        return;
+    }
+    let sim = Sim::start(SimConfig {
+        replay: Some(path),
+        speed: 0.0,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut ws = ws_connect(&format!(
+        "{}/stream?streams=ethusdt@depth@100ms/ethusdt@bookTicker",
+        sim.stream_url()
+    ));
+    let (status, body) = http_get(sim.addr(), "/api/v3/depth?symbol=ETHUSDT&limit=5000");
+    assert_eq!(status, 200);
+    let snap: Value = serde_json::from_str(&body).unwrap();
+    let last_update_id = snap["lastUpdateId"].as_u64().unwrap();
+    // The recording's grid: parse at 8 decimals, exact for any Binance text.
+    let g = Grid {
+        price: Scale::unit(8),
+        qty: Scale::unit(8),
+    };
+    let mut book = Book::default();
+    book.apply(&g, &snap["bids"], &snap["asks"]);
+    let (mut prev_u, mut diffs, mut oracle) = (None::<u64>, 0, 0);
+    let mut tickers: BTreeMap<u64, (Lv, Lv)> = BTreeMap::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(1_500) {
+        let Some(t) = next_text(&mut ws, Duration::from_millis(200)) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        let d = &v["data"];
+        if v["stream"] == "ethusdt@bookTicker" {
+            // On the real stream a ticker may arrive before the diff that ends at its `u`:
+            // keep it until that diff is applied.
+            let bid = g.level(&Value::Array(vec![d["b"].clone(), d["B"].clone()]));
+            let ask = g.level(&Value::Array(vec![d["a"].clone(), d["A"].clone()]));
+            let u = d["u"].as_u64().unwrap();
+            if Some(u) == prev_u {
+                assert_eq!((Some(bid), Some(ask)), book.best());
+                oracle += 1;
+            } else if prev_u.is_none_or(|p| u > p) {
+                tickers.insert(u, (bid, ask));
+            }
+            continue;
+        }
+        let (big_u, u) = (d["U"].as_u64().unwrap(), d["u"].as_u64().unwrap());
+        match prev_u {
+            None if u <= last_update_id => continue,
+            None => assert!(big_u <= last_update_id + 1 && last_update_id < u),
+            Some(p) => assert_eq!(big_u, p + 1),
+        }
+        book.apply(&g, &d["b"], &d["a"]);
+        assert!(!book.crossed());
+        prev_u = Some(u);
+        diffs += 1;
+        if let Some((bid, ask)) = tickers.remove(&u) {
+            assert_eq!((Some(bid), Some(ask)), book.best(), "bookTicker u={u}");
+            oracle += 1;
+        }
+        tickers.retain(|k, _| *k > u);
+    }
+    assert!(diffs > 20, "diffs {diffs}");
+    assert!(oracle > 0, "no bookTicker matched a diff's u");
+    sim.shutdown();
+}

@@ -161,7 +161,7 @@ fn write_report(path: &PathBuf, record: &SimRecord) -> Result<(), String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     let duration = match args.duration_s {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 1e9 => Some(Duration::from_secs_f64(s)),
         Some(_) => {
             eprintln!("obi-sim: --duration-s must be a number of seconds above 0");
             return ExitCode::from(2);

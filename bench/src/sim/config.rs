@@ -215,6 +215,9 @@ pub enum SimConfigError {
     },
 }
 
+/// Longest delay any `_ms` key accepts (1 h): anything longer is a unit mistake.
+const HOUR_MS: u64 = 3_600_000;
+
 fn invalid(key: &'static str, why: impl Into<String>) -> SimConfigError {
     SimConfigError::Invalid {
         key,
@@ -244,11 +247,20 @@ impl SimConfig {
     }
 
     pub(crate) fn resolve(&self) -> Result<Resolved, SimConfigError> {
-        if !(self.speed.is_finite() && self.speed >= 0.0) {
-            return Err(invalid("speed", "must be a finite number >= 0"));
+        if !(self.speed == 0.0 || (self.speed.is_finite() && (0.001..=1e6).contains(&self.speed))) {
+            return Err(invalid(
+                "speed",
+                "must be 0 (as fast as possible) or in [0.001, 1e6]",
+            ));
         }
-        if self.ping_interval_ms == 0 {
-            return Err(invalid("ping_interval_ms", "must be above 0"));
+        if !(1..=HOUR_MS).contains(&self.ping_interval_ms) {
+            return Err(invalid("ping_interval_ms", "must be in [1, 3600000]"));
+        }
+        if self.frame_interval_us > 60_000_000 {
+            return Err(invalid(
+                "frame_interval_us",
+                "must be at most 60000000 (60 s)",
+            ));
         }
         let s = &self.synth;
         if !(s.diff_interval_ms.is_finite() && s.diff_interval_ms >= 1.0) {
@@ -268,8 +280,16 @@ impl SimConfig {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(invalid(key, "must be a finite number of seconds >= 0"));
             }
-            if v > 0.0 && v < 0.01 {
-                return Err(invalid(key, "must be 0 (off) or at least 0.01 s"));
+            if v > 0.0 && !(0.01..=1e6).contains(&v) {
+                return Err(invalid(key, "must be 0 (off) or in [0.01, 1e6] s"));
+            }
+        }
+        for (key, v) in [
+            ("faults.stall_ms", f.stall_ms),
+            ("faults.shutdown_grace_ms", f.shutdown_grace_ms),
+        ] {
+            if v > HOUR_MS {
+                return Err(invalid(key, "must be at most 3600000 (1 h)"));
             }
         }
         if f.stall_every_s > 0.0 && f.stall_ms == 0 {

@@ -101,7 +101,12 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
                 Some(next_frame_at)
             } else if speed > 0.0 {
                 let offset_ns = ev.source_ns.saturating_sub(source_start_ns) as f64 / speed;
-                Some(start + Duration::from_nanos(offset_ns as u64))
+                // Saturating: a far-future due time just means "wait".
+                Some(
+                    start
+                        .checked_add(Duration::from_nanos(offset_ns as u64))
+                        .unwrap_or(now + Duration::from_secs(3_600)),
+                )
             } else {
                 held_back(&shared).map(|wait| now + wait)
             };
