@@ -110,8 +110,11 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     cfg.engine.publish_interval_ms = 5;
     cfg.engine.poll_mode = PollMode::Block;
     // Trade actively, so the order path (risk, ring, paper venue, reports) runs too.
+    // Frames arrive in a burst, so the wall clock barely moves: no confirmation delay.
     cfg.strategy.long_threshold = 0.2;
     cfg.strategy.short_threshold = 0.2;
+    cfg.strategy.confirm_ms = 0;
+    cfg.strategy.cooldown_ms = 0;
     let mut section = cfg.venue.section.clone();
     let base = server.addr;
     section.rest_url = Some(format!("http://{base}"));
@@ -171,4 +174,90 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
         after - before,
         total - warm
     );
+}
+
+#[test]
+fn record_then_replay_reproduces_the_stream() {
+    let Some(data) = common::shared_data("record_then_replay_reproduces_the_stream") else {
+        return;
+    };
+    let lines =
+        common::recording::read_lines(&data.join("hftbacktest-sample/spot/ethusdt_20240808.gz"));
+    let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
+    let snapshot = lines
+        .iter()
+        .find(|l| common::recording::is_snapshot(l))
+        .and_then(json)
+        .expect("snapshot line");
+    let frames: Vec<String> = lines
+        .iter()
+        .filter(|l| !common::recording::is_snapshot(l))
+        .filter_map(json)
+        .collect();
+    let total = frames.len();
+    let server = RecordedMarket::start(snapshot, frames);
+    server
+        .released
+        .store(total, std::sync::atomic::Ordering::Release);
+    let dir = common::scratch_dir("record-replay");
+    let config = dir.join("engine.toml");
+    let stats = dir.join("record.stats");
+    let stats_text = stats.display().to_string();
+    let base = server.addr;
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nshm_path = \"{stats}\"\npublish_interval_ms = 5\npoll_mode = \"block\"\n\
+             [[instruments]]\nsymbol = \"ETHUSDT\"\nmarket = \"spot\"\ntick_size = \"0.01\"\nlot_size = \"0.00000001\"\n\
+             [venue]\nrest_url = \"http://{base}\"\nstream_url = \"ws://{base}\"\nws_api_url = \"ws://{base}/ws-api/v3\"\n",
+            stats = stats_text
+        ),
+    )
+    .expect("config");
+    let out = dir.join("recorded.gz");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_obi-engine"))
+        .args(["record", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .args(["--duration-s", "300"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run record");
+    // Stop it the way an operator would (SIGTERM) once every frame and the snapshot are in.
+    wait_for("the recorder to take every frame", 120, || {
+        frames_seen(&stats).0 > total as u64
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let record = child.wait_with_output().expect("record exits");
+    let text = String::from_utf8_lossy(&record.stdout);
+    assert!(
+        record.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&record.stderr)
+    );
+    assert!(
+        text.contains(&format!("recorded {} lines", total + 1)),
+        "{text}"
+    );
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_obi-engine"))
+        .args(["replay", "--no-shm", "--strict", "--report", "json"])
+        .arg(&out)
+        .output()
+        .expect("run replay");
+    assert!(
+        replay.status.success(),
+        "strict replay of the recording failed: {}{}",
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&replay.stdout).expect("json");
+    assert_eq!(report["frames"], total as u64 + 1);
+    assert_eq!(report["oracle_mismatches"], 0);
+    assert!(report["oracle_checked"].as_u64().unwrap_or(0) > 500);
 }

@@ -279,12 +279,15 @@ pub fn run(
             match reply.result {
                 Ok(()) if link.stats.up => {
                     let receipt = clock.raw();
-                    tick.on_frame(
-                        &mut buf,
-                        wall.unix_ns(receipt),
-                        receipt,
-                        Some(reply.instrument),
-                    );
+                    let ts = wall.unix_ns(receipt);
+                    if let Some(r) = &mut recorder {
+                        // One line per record: JSON whitespace may be newlines.
+                        for b in buf.iter_mut().filter(|b| **b == b'\n' || **b == b'\r') {
+                            *b = b' ';
+                        }
+                        r.record(ts, &buf);
+                    }
+                    tick.on_frame(&mut buf, ts, receipt, Some(reply.instrument));
                 }
                 Ok(()) => {}
                 Err(_) => links.snapshot_failures += 1,
