@@ -54,7 +54,9 @@ fn unreachable_venue_backs_off_and_says_why() {
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("JSON report on stdout");
-    let failures = report["feed"]["connect_failures"].as_u64().expect("failures");
+    let failures = report["feed"]["connect_failures"]
+        .as_u64()
+        .expect("failures");
     // Backoff 100 ms doubling with jitter in [d/2, d]: between 3 and 6 attempts in 1.5 s.
     // A loop that retried without waiting would make thousands.
     assert!((2..=8).contains(&failures), "{failures} attempts in 1.5 s");
@@ -81,5 +83,8 @@ fn live_mode_needs_confirmation() {
         .expect("run obi-engine");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--live") && stderr.contains("OBI_ENABLE_LIVE=1"), "{stderr}");
+    assert!(
+        stderr.contains("--live") && stderr.contains("OBI_ENABLE_LIVE=1"),
+        "{stderr}"
+    );
 }

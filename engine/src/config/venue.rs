@@ -94,7 +94,7 @@ pub struct VenueSection {
     pub depth_stream: String,
     /// Subscribe to bookTicker (the book's running cross-check).
     pub book_ticker: bool,
-    /// Subscribe to public trades (`aggTrade` on usdm, `trade` on spot).
+    /// Subscribe to public trades (`<symbol>@trade`).
     pub trades: bool,
     /// Levels in each REST depth snapshot.
     pub snapshot_limit: u32,
