@@ -46,7 +46,8 @@ fn logged_on(sim: &SimHandle) -> Api {
     let mut api = Api::connect(&sim.ws_api_url());
     let r = api.logon(&signing_key());
     assert_eq!(r["status"], 200, "{r}");
-    let r = api.call_ts("userDataStream.subscribe", json!({}));
+    // As obi's gateway sends it: no timestamp, no signature.
+    let r = api.call("userDataStream.subscribe", json!({}));
     assert_eq!(r["result"]["subscriptionId"], 0, "{r}");
     api
 }
@@ -136,6 +137,16 @@ fn hmac_signed_requests() {
     let r = api.call("order.place", Value::Object(p));
     assert_eq!(r["status"], 200, "{r}");
     assert_eq!(r["result"]["clientOrderId"], "h1");
+    // An HMAC-signed logon (as obi's gateway sends for HMAC keys), then subscribe.
+    let mut api2 = Api::connect(&sim.ws_api_url());
+    let p = hmac_sign(serde_json::Map::new(), HMAC_SECRET);
+    let r = api2.call("session.logon", Value::Object(p));
+    assert_eq!(r["status"], 200, "{r}");
+    let r = api2.call("userDataStream.subscribe", json!({}));
+    assert_eq!(r["status"], 200, "{r}");
+    let mut api3 = Api::connect(&sim.ws_api_url());
+    let r = api3.call("userDataStream.subscribe", json!({}));
+    assert_eq!(code(&r), -2015, "subscribe needs a logged-on session");
     let record = sim.shutdown();
     assert_eq!(record.auth_failures, 2);
     assert_eq!(record.orders.len(), 1);

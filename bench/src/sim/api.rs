@@ -153,12 +153,17 @@ fn logon(
         if api_key != expected {
             return Err(bad_key());
         }
-        let Some(key) = &shared.resolved.ed25519 else {
-            // Only Ed25519 keys can log a session on.
-            return Err(bad_key());
-        };
         let signature = mandatory(params, "signature")?;
-        verify_ed25519(key, &signing_payload(params), signature)?;
+        let payload = signing_payload(params);
+        // Binance logs sessions on with Ed25519 keys; an HMAC-signed logon (hex signature)
+        // is accepted too, as obi's gateway sends one for HMAC keys.
+        match (&shared.resolved.ed25519, &shared.resolved.hmac_secret) {
+            (_, Some(secret)) if signature.len() == 64 => {
+                verify_hmac(secret, &payload, signature)?;
+            }
+            (Some(key), _) => verify_ed25519(key, &payload, signature)?,
+            (None, _) => return Err(bad_key()),
+        }
         check_timestamp(params, now_ms)?;
     }
     session.authorized_since_ms = Some(now_ms);
@@ -251,7 +256,16 @@ fn dispatch(
         received_ns,
     } = *call;
     let now_ms = now_ns / 1_000_000;
-    let signed = !matches!(method, "time" | "ping" | "session.logon" | "session.status");
+    // `userDataStream.*` need a logged-on session (checked below), not a timestamp.
+    let signed = !matches!(
+        method,
+        "time"
+            | "ping"
+            | "session.logon"
+            | "session.status"
+            | "userDataStream.subscribe"
+            | "userDataStream.unsubscribe"
+    );
     if signed && let Err(e) = authorize(shared, session, params, now_ms) {
         if matches!(e.code, -1022 | -2015) {
             st.record.auth_failures += 1;
@@ -281,11 +295,13 @@ fn dispatch(
             "userDataStream": st.subscribers.iter().any(|s| s.id == conn.id),
         })),
         "userDataStream.subscribe" => {
-            if shared.resolved.api_key.is_some()
-                && session.authorized_since_ms.is_none()
-                && params.get("signature").is_none()
-            {
-                return Err(bad_key());
+            if shared.resolved.api_key.is_some() && session.authorized_since_ms.is_none() {
+                // Binance: -2015 unless the session is logged on. A request signed like
+                // any other (apiKey, timestamp, signature) is accepted too.
+                if params.get("signature").is_none() {
+                    return Err(bad_key());
+                }
+                authorize(shared, session, params, now_ms)?;
             }
             if !st.subscribers.iter().any(|s| s.id == conn.id) {
                 st.subscribers.push(Arc::clone(conn));

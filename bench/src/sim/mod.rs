@@ -27,6 +27,24 @@
 //! [`obi_engine::paper::PaperVenue`] with zero latencies (its queue model; the public book
 //! is not changed by our orders).
 //!
+//! # Where it differs from Binance (and `docs/binance-subset.md`)
+//!
+//! - One instrument per simulator. `<sym>@depth` carries the same diffs as
+//!   `<sym>@depth@100ms` (not 1000 ms batches). Frames are pushed to every subscribed
+//!   connection; `SUBSCRIBE` messages on a stream connection are ignored.
+//! - `order.place` always answers in the `ACK` shape, whatever `newOrderRespType` says.
+//! - A duplicate `newClientOrderId` is refused (-2010 "Duplicate order sent.") even when the
+//!   first order is no longer open, so the record counts every re-use.
+//! - `session.logon` also accepts an HMAC-SHA256 signature when an HMAC secret is set
+//!   (obi's gateway sends one for HMAC keys); `userDataStream.subscribe` also accepts a
+//!   per-request signature instead of a logged-on session.
+//! - Rate limits are counted (REQUEST_WEIGHT per connection and minute, ORDERS per 10 s and
+//!   day) and only REQUEST_WEIGHT is enforced (-1003).
+//! - Our orders never change the public book or the trades (no market impact); a resting
+//!   order fills only from public trades (the paper venue's queue model).
+//! - Faults: stalls hold market frames only (API connections keep answering); a drop closes
+//!   sockets without a close frame.
+//!
 //! # Using it from a test
 //!
 //! ```no_run
