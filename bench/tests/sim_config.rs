@@ -95,3 +95,35 @@ fn binary_help_bad_input_and_report() {
     assert_eq!(v["duplicate_client_order_ids"], 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn binary_stops_on_sigterm_and_writes_its_report() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("obi-sim-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.json");
+    let mut child = bin()
+        .args(["--seed", "3", "--report-out"])
+        .arg(&report)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("obi-sim listening on 127.0.0.1:"),
+        "{first}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["faults"]["gaps"], 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
