@@ -30,6 +30,35 @@ pub struct RecordingSummary {
     pub error: Option<String>,
 }
 
+/// The order gateway's figures (live mode).
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewaySummary {
+    /// The gateway thread stopped without panicking (after its cancel-all).
+    pub stopped_cleanly: bool,
+    /// Sessions re-established.
+    pub reconnects: u64,
+    /// Requests sent.
+    pub requests_sent: u64,
+    /// Orders placed.
+    pub orders_placed: u64,
+    /// Venue rejects.
+    pub rejects: u64,
+    /// Orders refused locally (disconnected, rate-limit headroom).
+    pub local_rejects: u64,
+    /// Fills reported.
+    pub fills: u64,
+    /// Status-unknown answers (each resolved by a status query).
+    pub status_unknown: u64,
+    /// Order status queries.
+    pub status_queries: u64,
+    /// Fills learned by reconciliation after a reconnect.
+    pub reconciled_fills: u64,
+    /// `serverShutdown` events handled.
+    pub server_shutdowns: u64,
+    /// Last venue error code (0: none).
+    pub last_error_code: i64,
+}
+
 /// What a live run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -69,6 +98,8 @@ pub struct RunReport {
     pub halted: bool,
     /// The recording, when one was made.
     pub recording: Option<RecordingSummary>,
+    /// The order gateway, in live mode.
+    pub gateway: Option<GatewaySummary>,
 }
 
 impl RunReport {
@@ -130,6 +161,23 @@ impl RunReport {
                     .as_deref()
                     .map(|e| format!(", ERROR: {e}"))
                     .unwrap_or_default()
+            ));
+        }
+        if let Some(g) = &self.gateway {
+            out.push_str(&format!(
+                "  gateway: requests {}, placed {}, rejects {} (+{} local), fills {}, status unknown {} ({} queries), reconnects {}, reconciled fills {}, serverShutdown {}, last error {}{}\n",
+                g.requests_sent,
+                g.orders_placed,
+                g.rejects,
+                g.local_rejects,
+                g.fills,
+                g.status_unknown,
+                g.status_queries,
+                g.reconnects,
+                g.reconciled_fills,
+                g.server_shutdowns,
+                g.last_error_code,
+                if g.stopped_cleanly { "" } else { " — the gateway thread did not stop cleanly" }
             ));
         }
         for i in &self.instruments {

@@ -10,17 +10,19 @@
 use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
 use super::record::Recorder;
-use super::report::{InstrumentEnd, RecordingSummary, RunReport};
+use super::report::{GatewaySummary, InstrumentEnd, RecordingSummary, RunReport};
 use super::snapshot::{SnapshotFetcher, SnapshotRequest};
 use super::streams::{combined_stream, snapshot_url};
 use crate::book::L2Book;
-use crate::config::{Config, PollMode, TradingMode};
+use crate::config::{Config, KeyKind, PollMode, TradingMode};
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::net::Backoff;
 use crate::paper::PaperGateway;
 use crate::runtime::publish::{LinkStats, ShmPublisher};
 use crate::runtime::{LatencyHistogram, TickObserver, TickPath};
+use crate::venue::binance::{self, GatewayConfig, GatewayHandle};
+use crate::venue::keys::{KeySource, KeyType, SecretSource};
 use mio::{Events, Poll, Token, Waker};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,22 +128,36 @@ pub fn run(
     if mode == TradingMode::Live && !options.live_confirmed {
         return Err(RunError::LiveNotConfirmed);
     }
-    if mode == TradingMode::Live {
-        return Err(RunError::Unsupported(
-            "live order entry is not wired into this build yet; use [venue] mode = \"paper\""
-                .into(),
-        ));
-    }
     let setup = |what: &str, e: &dyn std::fmt::Display| RunError::Setup(format!("{what}: {e}"));
     let mut poll = Poll::new().map_err(|e| setup("epoll", &e))?;
-    let _waker =
+    let core_waker =
         Arc::new(Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| setup("waker", &e))?);
     let n = config.instruments.len();
     let (intent_tx, intent_rx) = rtrb::RingBuffer::new(config.engine.intent_ring_capacity);
     let (report_tx, report_rx) = rtrb::RingBuffer::new(config.engine.report_ring_capacity);
-    let observer = LiveObserver {
-        paper: Some(PaperGateway::new(config.paper, n, intent_rx, report_tx)),
+    let clock = quanta::Clock::new();
+    let wall = WallClock::new(clock.clone());
+    let (observer, gateway) = match mode {
+        TradingMode::Paper => (
+            LiveObserver {
+                paper: Some(PaperGateway::new(config.paper, n, intent_rx, report_tx)),
+            },
+            None,
+        ),
+        TradingMode::Live => {
+            let gw_config = gateway_config(config, wall.start_unix_ns / 1_000_000_000);
+            let handle = binance::spawn(
+                gw_config,
+                config.instruments.clone(),
+                intent_rx,
+                report_tx,
+                Some(Arc::clone(&core_waker)),
+            )
+            .map_err(|e| RunError::Setup(format!("order gateway: {e}")))?;
+            (LiveObserver { paper: None }, Some(handle))
+        }
     };
+    let gateway_waker = gateway.as_ref().map(GatewayHandle::waker);
     let timeout = Duration::from_millis(config.venue.section.connect_timeout_ms);
     let connector = Connector::spawn(timeout).map_err(|e| setup("connector thread", &e))?;
     let snapshots = SnapshotFetcher::spawn(timeout).map_err(|e| setup("snapshot thread", &e))?;
@@ -150,8 +166,6 @@ pub fn run(
     } else {
         None
     };
-    let clock = quanta::Clock::new();
-    let wall = WallClock::new(clock.clone());
     let mut tick = TickPath::new(config, intent_tx, report_rx, clock.clone(), observer);
     let seed = wall.start_unix_ns ^ u64::from(std::process::id());
     let mut link = FeedLink::new(
@@ -186,10 +200,12 @@ pub fn run(
     }
 
     let mut links = LinkStats {
-        trading_mode: 1,
-        gateway_up: true,
+        trading_mode: if gateway.is_some() { 2 } else { 1 },
+        gateway_up: gateway.is_none(),
         ..LinkStats::default()
     };
+    let mut intents_seen = 0u64;
+    let mut key_refused_reported = false;
     let mut frame_buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut events = Events::with_capacity(64);
     let spin = config.engine.poll_mode == PollMode::Spin;
@@ -338,6 +354,31 @@ pub fn run(
             tick.on_idle(now_ns, raw);
         }
 
+        if tick.counters.intents != intents_seen {
+            intents_seen = tick.counters.intents;
+            if !spin && let Some(w) = &gateway_waker {
+                let _ = w.wake();
+            }
+        }
+        if let Some(gw) = &gateway {
+            let g = gw.stats().snapshot();
+            links.gateway_up = g.connected && g.logged_on;
+            links.gateway_reconnects = g.reconnects;
+            links.gateway_status_unknown = g.status_unknown;
+            links.gateway_requests = g.requests_sent;
+            links.gateway_clock_offset_ms = g.clock_offset_ms;
+            links.gateway_rate_limit_used_ppm = g.rate_limit_used_ppm as i64;
+            if g.config_error && !key_refused_reported {
+                // The venue refused the key or signature: nothing can be traded safely.
+                key_refused_reported = true;
+                eprintln!(
+                    "obi-engine: the venue refused the API key or signature (code {}); halting",
+                    g.last_error_code
+                );
+                tick.halt(now_ns);
+            }
+        }
+
         // Stats and control (a kill request halts the tick path here).
         links.feed_up = link.stats.up;
         links.feed_failing_attempts = link.stats.failing_attempts;
@@ -375,6 +416,29 @@ pub fn run(
     }
 
     link.shutdown(&connector, poll.registry());
+    let mut gateway_summary = None;
+    if let Some(gw) = gateway {
+        // The gateway cancels every open order per instrument before it exits.
+        let joined = gw.stats().clone();
+        let ok = gw.stop().is_ok();
+        let g = joined.snapshot();
+        gateway_summary = Some(GatewaySummary {
+            stopped_cleanly: ok,
+            reconnects: g.reconnects,
+            requests_sent: g.requests_sent,
+            orders_placed: g.orders_placed,
+            rejects: g.rejects,
+            local_rejects: g.local_rejects,
+            fills: g.fills,
+            status_unknown: g.status_unknown,
+            status_queries: g.status_queries,
+            reconciled_fills: g.reconciled_fills,
+            server_shutdowns: g.server_shutdowns,
+            last_error_code: g.last_error_code,
+        });
+        // Reports that arrived while stopping (the final cancels) still count.
+        tick.on_reports(wall.unix_ns(clock.raw()));
+    }
     let recording = match recorder {
         Some(r) => {
             let (lines, dropped) = (r.lines, r.dropped);
@@ -418,6 +482,8 @@ pub fn run(
     Ok(RunReport {
         mode: if options.observe_only {
             "record"
+        } else if links.trading_mode == 2 {
+            "live"
         } else {
             "paper"
         },
@@ -441,7 +507,36 @@ pub fn run(
         resync_count: resync_latency.percentiles().count,
         halted: tick.is_halted(),
         recording,
+        gateway: gateway_summary,
     })
+}
+
+/// The order gateway's settings from the engine config.
+fn gateway_config(config: &Config, run_id: u64) -> GatewayConfig {
+    let v = &config.venue.section;
+    let keys = KeySource {
+        key_type: match v.key_kind {
+            KeyKind::Ed25519 => KeyType::Ed25519,
+            KeyKind::Hmac => KeyType::Hmac,
+        },
+        api_key_env: v.api_key_env.clone(),
+        secret: match &v.secret_file {
+            Some(file) => SecretSource::EnvThenFile {
+                var: v.secret_env.clone(),
+                file: file.clone(),
+            },
+            None => SecretSource::Env(v.secret_env.clone()),
+        },
+    };
+    let mut g = GatewayConfig::new(config.venue.ws_api.to_string(), keys, run_id);
+    g.recv_window_ms = v.recv_window_ms;
+    g.connect_timeout_ms = v.connect_timeout_ms;
+    g.backoff = config.venue.backoff();
+    g.poll_mode = match config.engine.poll_mode {
+        PollMode::Spin => binance::PollMode::Spin,
+        PollMode::Block => binance::PollMode::Block,
+    };
+    g
 }
 
 /// Pins the calling thread; says so once if the core does not exist.
