@@ -91,6 +91,18 @@ expand_cpus() {
   done
 }
 
+# True when CPU is in LIST (no pipe into grep -q: with pipefail an early exit of grep could
+# kill the writer with SIGPIPE and turn a match into a failure).
+cpu_in_list() {
+  local cpu="$1" c
+  local -a list
+  mapfile -t list < <(expand_cpus "$2")
+  for c in "${list[@]}"; do
+    [ "$c" = "$cpu" ] && return 0
+  done
+  return 1
+}
+
 online="$(cat "$sys/devices/system/cpu/online" 2>/dev/null || echo 0)"
 mapfile -t cpus < <(expand_cpus "$online")
 others=()
@@ -102,7 +114,7 @@ housekeeping="$(
   echo "${others[*]}"
 )"
 say "obi host tuning: engine core $core; online CPUs $online; $([ "$apply" = 1 ] && echo applying || echo report only)"
-if ! printf '%s\n' "${cpus[@]}" | grep -qx "$core"; then
+if ! cpu_in_list "$core" "$online"; then
   item TUNE engine-core "CPU $core is not online here: choose --engine-core from $online"
 fi
 if [ ${#others[@]} -eq 0 ]; then
@@ -115,8 +127,7 @@ isolated="$(cat "$sys/devices/system/cpu/isolated" 2>/dev/null || true)"
 nohz="$(cat "$sys/devices/system/cpu/nohz_full" 2>/dev/null || true)"
 if [ -z "$cmdline" ]; then
   item n/a cpu-isolation "$proc/cmdline not readable"
-elif expand_cpus "$isolated" | grep -qx "$core" && [ -n "$nohz" ] &&
-  expand_cpus "${nohz//(null)/}" | grep -qx "$core"; then
+elif cpu_in_list "$core" "$isolated" && cpu_in_list "$core" "${nohz//(null)/}"; then
   item ok cpu-isolation "CPU $core isolated ($isolated) and nohz_full ($nohz)"
 else
   item TUNE cpu-isolation "CPU $core is not isolated (isolated: '${isolated:-none}', nohz_full: '${nohz:-none}')"
@@ -174,7 +185,7 @@ else
   on_core=()
   for f in "$proc"/irq/[0-9]*/smp_affinity_list; do
     [ -r "$f" ] || continue
-    if expand_cpus "$(cat "$f")" | grep -qx "$core"; then
+    if cpu_in_list "$core" "$(cat "$f")"; then
       on_core+=("$f")
     fi
   done
