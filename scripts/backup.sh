@@ -2,6 +2,7 @@
 # Thin wrapper over `obi-agent backup`: take a backup now, verify one, or list them. Run as
 # root (it drops to the obi user, so archives stay obi's) or as obi.
 set -euo pipefail
+umask 027 # what it writes into /var/lib/obi stays private, as under the units (UMask=)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 

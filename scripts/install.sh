@@ -251,7 +251,11 @@ ensure_file "$work/agent.env" /etc/obi/agent.env 0600 root:root keep
 
 # --- systemd ---------------------------------------------------------------------------
 if [ "$units_changed" -gt 0 ]; then
-  host_act systemctl daemon-reload
+  if [ "$staging" = 0 ] && ! have_systemd; then
+    say "systemd is not running here: run 'systemctl daemon-reload' once it is"
+  else
+    host_act systemctl daemon-reload
+  fi
 fi
 
 if [ "$dry_run" = 1 ]; then

@@ -4,6 +4,7 @@
 # current state dir is kept beside it (<state_dir>.pre-restore-<time>); configs from the
 # archive land in <state_dir>.restored-<time>/ for review, never over /etc/obi.
 set -euo pipefail
+umask 027 # what it writes into /var/lib/obi stays private, as under the units (UMask=)
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 

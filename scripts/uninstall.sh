@@ -94,14 +94,22 @@ remove /usr/local/bin/obi-engine
 remove /usr/local/bin/obi-agent
 remove /usr/local/share/doc/obi
 if [ "$changes" -gt 0 ]; then
-  host_act systemctl daemon-reload
+  if [ "$staging" = 0 ] && ! have_systemd; then
+    say "systemd is not running here: no daemon-reload"
+  else
+    host_act systemctl daemon-reload
+  fi
 fi
 
 if [ "$purge" = 1 ]; then
   say "purging configs, secrets, state, journal and backups"
   remove /etc/obi
   remove /var/lib/obi
-  remove /dev/shm/obi-engine.stats
+  # The stats file only when it is the obi user's (never another engine's, e.g. a test run).
+  stats="$root/dev/shm/obi-engine.stats"
+  if [ -f "$stats" ] && [ "$(stat -c %U "$stats")" = "$OBI_USER" ]; then
+    remove /dev/shm/obi-engine.stats
+  fi
   if [ "$staging" = 1 ]; then
     say "staging, not run: userdel $OBI_USER"
   elif id -u "$OBI_USER" >/dev/null 2>&1; then
