@@ -44,7 +44,13 @@ fn help_lists_subcommands() {
     let out = agent().arg("--help").output().expect("run");
     assert!(out.status.success());
     let t = text(&out);
-    for needle in ["serve", "check-config", "OBI_AGENT_TOKEN"] {
+    for needle in [
+        "serve",
+        "check-config",
+        "backup",
+        "restore",
+        "OBI_AGENT_TOKEN",
+    ] {
         assert!(t.contains(needle), "{needle} missing from --help:\n{t}");
     }
 }
@@ -177,4 +183,96 @@ fn example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent.example.toml");
     let out = check_config(&path);
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn alert_webhook_urls_are_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret_url = "https://hooks.example.invalid/services/T000/B000/very-secret-part";
+    let url_file = write(dir.path(), "hook-url", secret_url, 0o644);
+    let config = write(
+        dir.path(),
+        "agent.toml",
+        &format!(
+            "[[alerts.sinks]]\nname = \"ops\"\nkind = \"slack\"\nurl_file = {:?}\n[[alerts.sinks]]\nname = \"env-hook\"\nkind = \"webhook\"\nurl_env = \"OBI_TEST_ALERT_URL\"\n",
+            url_file.display().to_string()
+        ),
+        0o644,
+    );
+    let out = check_config(&config);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("alert sink ops") && t.contains("chmod 600"),
+        "{t}"
+    );
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = check_config(&config);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("alert sink env-hook") && t.contains("OBI_TEST_ALERT_URL"),
+        "{t}"
+    );
+    let out = agent()
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .env("OBI_TEST_ALERT_URL", format!("{secret_url}/2"))
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("alert sinks       2"), "{t}");
+    assert!(!t.contains("very-secret-part"), "secret leaked: {t}");
+}
+
+#[test]
+fn restore_is_refused_while_the_engine_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shm = dir.path().join("engine.stats");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    std::fs::write(state.join("checkpoint"), "1").expect("write");
+    let config = write(
+        dir.path(),
+        "agent.toml",
+        &format!(
+            "[engine]\nshm_path = {:?}\nstate_dir = {:?}\n[backup]\ndir = {:?}\n",
+            shm.display().to_string(),
+            state.display().to_string(),
+            dir.path().join("backups").display().to_string()
+        ),
+        0o644,
+    );
+    let out = agent()
+        .args(["backup", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    let archive = obi_agent::backup::catalog::latest(&dir.path().join("backups")).expect("archive");
+
+    let now = obi_agent::engine::unix_now_ns();
+    let mut engine = obi_shm::StatsWriter::create(
+        &shm,
+        &obi_shm::WriterInfo {
+            pid: std::process::id(),
+            start_unix_ns: now,
+            instruments: &["ETHUSDT"],
+        },
+    )
+    .expect("stats file");
+    engine.heartbeat(now);
+    let out = agent()
+        .args(["restore", "--config"])
+        .arg(&config)
+        .arg(&archive)
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("refusing to restore: the engine is running"),
+        "{t}"
+    );
 }
