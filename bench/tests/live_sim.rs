@@ -18,9 +18,11 @@ fn engine_trades_the_simulator_through_every_fault() {
     let secret = dir.join("api-key.pem");
     write_owner_only(&secret, &private_pem);
 
-    let mut cfg = SimConfig::default();
-    cfg.seed = 7;
-    cfg.speed = 4.0;
+    let mut cfg = SimConfig {
+        seed: 7,
+        speed: 4.0,
+        ..SimConfig::default()
+    };
     cfg.auth.api_key = Some("obi-test-key".into());
     cfg.auth.ed25519_public_key = Some(public_hex);
     cfg.faults.drop_every_s = 7.0;
