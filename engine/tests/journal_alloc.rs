@@ -6,17 +6,30 @@ use obi_engine::journal::{self, JournalConfig, JournalWriter, RecordBody, StateP
 use obi_engine::order::{Fill, Liquidity, OrderId};
 use obi_engine::units::{Lots, Side, Ticks};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+thread_local! {
+    /// Set on the thread under measurement: only its allocations count (the test harness
+    /// and helper threads allocate on their own schedule).
+    static MEASURED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if MEASURED.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
 // the `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: same contract as the caller's; forwarded unchanged.
         unsafe { System.alloc(layout) }
     }
@@ -25,7 +38,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -57,9 +70,7 @@ fn journal_push_does_not_allocate() {
         liquidity: Liquidity::Taker,
         ts_ns: 1,
     };
-    // The count is process-wide: let the writer thread make its buffers and go to sleep
-    // first (after that it only encodes into them and writes, which allocates nothing).
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    MEASURED.with(|m| m.set(true));
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut full = 0u64;
     for i in 0..500u64 {
@@ -70,6 +81,7 @@ fn journal_push_does_not_allocate() {
         let _ = tx.is_failed();
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
+    MEASURED.with(|m| m.set(false));
     assert!(full > 0, "the ring filled during the loop");
     drop(tx);
     writer.finish().expect("finish");
