@@ -26,7 +26,11 @@ fn config() -> JournalConfig {
 }
 
 fn fill(i: u64, instrument: InstrumentId) -> Fill {
-    let side = if i.is_multiple_of(3) { Side::Ask } else { Side::Bid };
+    let side = if i.is_multiple_of(3) {
+        Side::Ask
+    } else {
+        Side::Bid
+    };
     Fill {
         order_id: OrderId(i),
         instrument,
