@@ -75,6 +75,15 @@ fn drawdown_trips_at_five_percent_from_the_peak() {
 }
 
 #[test]
+fn the_first_equity_replaces_the_configured_capital() {
+    let mut b = breakers();
+    // The venue says 9000, not the configured 10000: no drawdown, no daily loss from 10000.
+    b.on_equity(9_000 * MICROS, T0);
+    assert_eq!(tripped(&mut b, T0), None);
+    assert_eq!(b.anchors().equity_peak_micros, 9_000 * MICROS);
+}
+
+#[test]
 fn five_losing_round_trips_in_a_row_trip_and_a_win_resets_the_streak() {
     let mut b = breakers();
     for _ in 0..4 {

@@ -211,7 +211,8 @@ impl Breakers {
         let day = (ts_ns / NS_PER_DAY) as u32;
         if !self.have_equity || day > self.utc_day {
             if !self.have_equity {
-                self.peak_micros = self.peak_micros.max(equity_micros);
+                // The first real equity replaces the configured capital as the peak.
+                self.peak_micros = equity_micros;
             }
             self.have_equity = true;
             self.utc_day = day;
