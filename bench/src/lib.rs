@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod gates;
+pub mod harness;
 pub mod latency;
 pub mod sim;
 pub mod synth;

@@ -5,18 +5,24 @@
 //! engine must end with no crossed book, its position equal to the simulator's record of
 //! our fills, no duplicate client order id, and nothing left open.
 
-mod live_support;
-
-use live_support::{ed25519_keys, engine_bin, engine_config, scratch, write_owner_only};
+use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, write_owner_only};
 use obi_bench::sim::{Sim, SimConfig};
+use std::path::PathBuf;
 use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
 
 #[test]
 fn engine_trades_the_simulator_through_every_fault() {
     let dir = scratch("live-sim-faults");
-    let (private_pem, public_hex) = ed25519_keys();
+    let (private_pem, public_hex) = ed25519_keys([7; 32]).expect("keys");
     let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &private_pem);
+    write_owner_only(&secret, &private_pem).expect("key file");
 
     let mut cfg = SimConfig {
         seed: 7,
@@ -38,12 +44,28 @@ fn engine_trades_the_simulator_through_every_fault() {
 
     let stats = dir.join("engine.stats");
     let config = dir.join("engine.toml");
-    std::fs::write(
-        &config,
-        engine_config(&sim.addr().to_string(), "live", &secret, &stats),
-    )
-    .expect("config");
-    let out = Command::new(engine_bin())
+    let mut setup = EngineSetup::new(sim.addr().to_string(), secret, stats);
+    setup.strategy = [
+        "order_qty_lots = 10",
+        "long_threshold = 0.2",
+        "short_threshold = 0.2",
+        "confirm_ms = 50",
+        "cooldown_ms = 200",
+        "time_stop_ms = 3000",
+    ]
+    .map(String::from)
+    .to_vec();
+    setup.venue = [
+        "stale_feed_ms = 1000",
+        "reconnect_initial_ms = 50",
+        "reconnect_max_ms = 1000",
+        "connect_timeout_ms = 2000",
+        "snapshot_min_interval_ms = 200",
+    ]
+    .map(String::from)
+    .to_vec();
+    std::fs::write(&config, setup.toml()).expect("config");
+    let out = Command::new(engine_bin().expect("obi-engine binary"))
         .args([
             "run",
             "--live",
@@ -54,7 +76,7 @@ fn engine_trades_the_simulator_through_every_fault() {
             "--config",
         ])
         .arg(&config)
-        .env("OBI_TEST_API_KEY", "obi-test-key")
+        .env(setup.api_key_env, "obi-test-key")
         .output()
         .expect("run obi-engine");
     let record = sim.shutdown();
