@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI step for the ops layer (systemd units, operator scripts, runbooks). Installs no
-# packages: shellcheck and systemd-analyze must be on PATH (Debian packages: shellcheck,
-# systemd); without them their checks are SKIPPED visibly, or fail when
-# OBI_REQUIRE_TOOLS=1. Checks, in order:
+# packages: shellcheck, systemd-analyze and strace must be on PATH (from the Debian
+# packages shellcheck, systemd, strace); without them their checks are SKIPPED visibly, or
+# fail when OBI_REQUIRE_TOOLS=1. Checks, in order:
 #   1. shellcheck -x on every script in scripts/ (and scripts/lib/);
 #   2. install.sh --root into a temp staging root twice: the exact expected tree (types,
 #      modes, paths), the second run reports and changes nothing (listing with modes and
@@ -16,7 +16,9 @@
 #      --apply as root), kill.sh / status.sh / reset.sh against a real obi-agent on loopback;
 #   6. runbooks: every fenced shell command in docs/OPERATIONS.md and docs/OPERATIONS.ja.md
 #      that calls obi-engine, obi-agent or scripts/..., its subcommand answers --help with 0
-#      and every --option it uses appears in that help; systemctl/journalctl unit names exist.
+#      and every --option it uses appears in that help; systemctl/journalctl unit names exist;
+#   7. the agent's real system calls (strace: serve, kill, reset, webhook, backup, verify,
+#      restore) all inside SystemCallFilter= of obi-agent.service.
 #
 # Usage: scripts/check-ops.sh [--bin-dir DIR]
 #   --bin-dir DIR  where obi-engine and obi-agent are; default $CARGO_TARGET_DIR/release or
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
@@ -569,6 +571,154 @@ for doc in docs/OPERATIONS.md docs/OPERATIONS.ja.md; do
   done < <(extract "$doc")
   ok "$doc: $((checked - before)) obi/scripts/systemctl commands checked"
 done
+
+# --- 7. the agent's system calls against its seccomp filter -----------------------------
+step "7. obi-agent system calls (strace) against SystemCallFilter= of obi-agent.service"
+# systemd-analyze cannot tell whether the filter fits the program. This runs the agent's real
+# work under strace (serve: health, metrics, kill, reset, an alert webhook; one-shot backup,
+# verify and restore) and fails on any system call outside the allowed groups or inside the
+# denied ones, which in production would be an EPERM from seccomp.
+strace_ok=1
+if ! command -v strace >/dev/null; then
+  strace_ok=0
+  if [ "${OBI_REQUIRE_TOOLS:-0}" = 1 ]; then
+    fail "strace not installed (apt-get install -y strace)"
+  else
+    skip "syscall audit: strace not installed (apt-get install -y strace)"
+  fi
+elif [ "$have_analyze" = 0 ]; then
+  strace_ok=0
+  skip "syscall audit: systemd-analyze missing"
+elif ! strace -f -qq -o /dev/null true 2>/dev/null; then
+  strace_ok=0
+  if [ "${OBI_REQUIRE_TOOLS:-0}" = 1 ]; then
+    fail "strace cannot trace here (ptrace not permitted)"
+  else
+    skip "syscall audit: ptrace not permitted here"
+  fi
+fi
+# Every system call of the filter groups given, nested groups expanded.
+expand_group() {
+  local g x
+  for g in "$@"; do
+    while read -r x; do
+      case "$x" in
+        '' | '#'*) ;;
+        @*) expand_group "$x" ;;
+        *) echo "$x" ;;
+      esac
+    done < <(systemd-analyze syscall-filter "$g" | tail -n +2)
+  done
+}
+# System call names in strace -f output files.
+syscalls_of() {
+  sed -E 's/^[0-9]+ +//; s/^<\.\.\. ([a-z0-9_]+) resumed>.*/\1/; s/^([a-z0-9_]+)\(.*/\1/' "$@" |
+    grep -E '^[a-z0-9_]+$' | sort -u
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+    echo "$1"
+}
+if [ "$strace_ok" = 1 ]; then
+  sc="$tmp/syscalls"
+  mkdir -p "$sc/state" "$sc/backups"
+  allow_groups=()
+  deny_groups=()
+  while IFS= read -r line; do
+    value="${line#SystemCallFilter=}"
+    if [ "${value#\~}" != "$value" ]; then
+      read -r -a groups <<<"${value#\~}"
+      deny_groups+=("${groups[@]}")
+    else
+      read -r -a groups <<<"$value"
+      allow_groups+=("${groups[@]}")
+    fi
+  done < <(grep '^SystemCallFilter=' systemd/obi-agent.service)
+  expand_group "${allow_groups[@]}" | sort -u >"$sc/allowed"
+  expand_group "${deny_groups[@]}" | sort -u >"$sc/denied"
+  # A stats file from a real engine run when the recordings are here (the agent maps it),
+  # else the agent's no-engine path.
+  recording="${OBI_SHARED_DATA:-../shared/data}/hftbacktest-sample/usdm/ethusdt_20240808.gz"
+  if [ -f "$recording" ]; then
+    "$engine" replay --no-timing --shm-path "$sc/engine.stats" "$recording" >/dev/null 2>&1 || true
+  fi
+  sport="$(free_port 19465)"
+  hport="$(free_port 19466)"
+  {
+    echo "[http]"
+    echo "listen = \"127.0.0.1:$sport\""
+    echo "[engine]"
+    echo "shm_path = \"$sc/engine.stats\""
+    echo "state_dir = \"$sc/state\""
+    echo "min_free_disk_mib = 1"
+    echo "[backup]"
+    echo "enabled = false"
+    echo "dir = \"$sc/backups\""
+    echo "[[alerts.sinks]]"
+    echo "name = \"check-ops\""
+    echo "kind = \"webhook\""
+    echo "url_env = \"OBI_CHECK_OPS_HOOK\""
+  } >"$sc/agent.toml"
+  hook_pid=""
+  if command -v python3 >/dev/null; then
+    python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$hport" &
+    hook_pid=$!
+  fi
+  OBI_AGENT_TOKEN="$token" OBI_CHECK_OPS_HOOK="http://localhost:$hport/hook" \
+    strace -f -qq -o "$sc/serve.trace" "$agent" serve --config "$sc/agent.toml" >"$sc/serve.log" 2>&1 &
+  agent_pid=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$sport/healthz" && break
+    sleep 0.1
+  done
+  for path in /healthz /healthz/detailed /metrics; do
+    curl -s -o /dev/null "http://127.0.0.1:$sport$path" || true
+  done
+  OBI_AGENT_URL="http://127.0.0.1:$sport" OBI_AGENT_TOKEN="$token" OBI_AGENT_ENV="$tmp/none.env" \
+    scripts/kill.sh --state-dir "$sc/state" --reason audit >/dev/null 2>&1 || true
+  OBI_AGENT_URL="http://127.0.0.1:$sport" OBI_AGENT_TOKEN="$token" OBI_AGENT_ENV="$tmp/none.env" \
+    scripts/reset.sh --state-dir "$sc/state" --reason audit >/dev/null 2>&1 || true
+  sleep 1.5 # alert evaluation and the webhook send
+  # SIGTERM to the agent (strace's child), so its shutdown path is traced too.
+  serve_child="$(pgrep -P "$agent_pid" || true)"
+  if [ -n "$serve_child" ]; then
+    kill "$serve_child" 2>/dev/null || true
+  fi
+  wait "$agent_pid" 2>/dev/null || true
+  agent_pid=""
+  if [ -n "$hook_pid" ]; then
+    kill "$hook_pid" 2>/dev/null || true
+    wait "$hook_pid" 2>/dev/null || true
+  fi
+  strace -f -qq -o "$sc/backup.trace" "$agent" backup --config "$sc/agent.toml" >"$sc/backup.log" 2>&1 || true
+  strace -f -qq -o "$sc/verify.trace" "$agent" backup verify --latest --config "$sc/agent.toml" >>"$sc/backup.log" 2>&1 || true
+  archive="$(find "$sc/backups" -name 'obi-backup-*.tar*' ! -name '*.sha256' | head -n 1)"
+  if [ -n "$archive" ]; then
+    rm -f "$sc/engine.stats"
+    strace -f -qq -o "$sc/restore.trace" "$agent" restore --config "$sc/agent.toml" "$archive" >>"$sc/backup.log" 2>&1 || true
+  fi
+  syscalls_of "$sc"/*.trace >"$sc/used"
+  outside="$(comm -23 "$sc/used" "$sc/allowed" | tr '\n' ' ')"
+  denied="$(comm -12 "$sc/used" "$sc/denied" | tr '\n' ' ')"
+  if [ ! -s "$sc/restore.trace" ] || ! grep -q 'restore ok' "$sc/backup.log"; then
+    cat "$sc/serve.log" "$sc/backup.log"
+    fail "syscall audit: the traced runs did not complete (archive '${archive:-none}')"
+  elif [ -n "$outside$denied" ]; then
+    [ -z "$outside" ] || fail "obi-agent uses system calls outside ${allow_groups[*]}: $outside"
+    [ -z "$denied" ] || fail "obi-agent uses denied system calls (~${deny_groups[*]}): $denied"
+  else
+    ok "obi-agent: $(wc -l <"$sc/used") distinct system calls (serve, kill, reset, webhook, backup, verify, restore), all in ${allow_groups[*]}, none in ~${deny_groups[*]}"
+  fi
+fi
 
 step "summary"
 echo "check-ops: $failures failure(s) in $((SECONDS - started)) s"
