@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI step for the ops layer (systemd units, operator scripts, runbooks). Installs no
-# packages: shellcheck, systemd-analyze and strace must be on PATH (from the Debian
-# packages shellcheck, systemd, strace); without them their checks are SKIPPED visibly, or
-# fail when OBI_REQUIRE_TOOLS=1. Checks, in order:
+# packages: shellcheck, systemd-analyze, strace and curl must be on PATH (from the
+# Debian packages shellcheck, systemd, strace, curl); without them their checks are
+# SKIPPED visibly, or fail when OBI_REQUIRE_TOOLS=1. Checks, in order:
 #   1. shellcheck -x on every script in scripts/ (and scripts/lib/);
 #   2. install.sh --root into a temp staging root twice: the exact expected tree (types,
 #      modes, paths), the second run reports and changes nothing (listing with modes and
@@ -76,6 +76,9 @@ command -v systemd-analyze >/dev/null || have_analyze=0
 missing=()
 [ "$have_shellcheck" = 1 ] || missing+=(shellcheck)
 [ "$have_analyze" = 1 ] || missing+=(systemd)
+command -v strace >/dev/null || missing+=(strace)
+# curl drives the agent in steps 5 and 7, as the operator scripts do.
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "${OBI_REQUIRE_TOOLS:-0}" = 1 ]; then
     echo "check-ops: missing tools with OBI_REQUIRE_TOOLS=1: apt-get install -y ${missing[*]}" >&2
