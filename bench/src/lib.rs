@@ -5,5 +5,7 @@ pub mod data;
 pub mod gates;
 pub mod harness;
 pub mod latency;
+pub mod live_demo;
 pub mod sim;
 pub mod synth;
+pub mod wire;

@@ -27,8 +27,81 @@ enum Command {
     /// Replay recordings from memory through the full tick path on a pinned core and print
     /// receipt→intent percentiles, throughput and the machine (text or --json).
     Latency(LatencyArgs),
+    /// The whole system locally: simulator + engine over loopback, trading live against the
+    /// simulator (or --paper), a status line, the final report checked against the venue.
+    Live(LiveArgs),
+    /// Wire-to-wire latency (simulator frame out → engine order in) next to a loopback TCP
+    /// ping-pong measured in the same run, and reconnect-to-resynced time.
+    Wire(WireArgs),
     /// Run one instruction-count gate workload (used under callgrind by scripts/icount-gate.sh).
     GateWorkload(GateArgs),
+}
+
+#[derive(Debug, Args)]
+struct LiveArgs {
+    /// Seconds to trade.
+    #[arg(long, default_value_t = 30.0)]
+    duration_s: f64,
+    /// Paper fills instead of orders to the simulator.
+    #[arg(long)]
+    paper: bool,
+    /// Market pace (1 = real time).
+    #[arg(long, default_value_t = 2.0)]
+    speed: f64,
+    /// Market seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Inject faults (drops, gaps, malformed frames, rejects, status unknown, serverShutdown).
+    #[arg(long)]
+    faults: bool,
+}
+
+#[derive(Debug, Args)]
+struct WireArgs {
+    /// Seconds the engine trades the paced simulator.
+    #[arg(long, default_value_t = 15.0)]
+    duration_s: f64,
+    /// Gap between market frames, µs.
+    #[arg(long, default_value_t = 5000)]
+    frame_interval_us: u64,
+    /// Engine poll mode: spin or block.
+    #[arg(long, default_value = "block")]
+    poll_mode: String,
+    /// Pin the engine's core thread to this core.
+    #[arg(long)]
+    core: Option<usize>,
+    /// Seconds of the reconnect run (0 skips it).
+    #[arg(long, default_value_t = 12.0)]
+    reconnect_s: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_wire(args: &WireArgs) -> anyhow::Result<()> {
+    let poll_mode = match args.poll_mode.as_str() {
+        "spin" => "spin",
+        "block" => "block",
+        other => anyhow::bail!("--poll-mode must be spin or block, got {other:?}"),
+    };
+    anyhow::ensure!(
+        args.duration_s > 0.0 && args.frame_interval_us > 0,
+        "--duration-s and --frame-interval-us must be positive"
+    );
+    let report = obi_bench::wire::run(&obi_bench::wire::WireOptions {
+        duration_s: args.duration_s,
+        frame_interval_us: args.frame_interval_us,
+        poll_mode,
+        core_id: args.core,
+        reconnect_s: args.reconnect_s,
+        ..Default::default()
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -194,5 +267,19 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => run_demo(args),
         Command::GateWorkload(args) => run_gate(args),
         Command::Latency(args) => run_latency(args),
+        Command::Wire(args) => run_wire(args),
+        Command::Live(args) => {
+            let ok = obi_bench::live_demo::run(&obi_bench::live_demo::LiveDemoOptions {
+                duration_s: args.duration_s,
+                paper: args.paper,
+                speed: args.speed,
+                seed: args.seed,
+                faults: args.faults,
+            })?;
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
