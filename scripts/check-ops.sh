@@ -144,6 +144,9 @@ drwxr-xr-x ./etc/systemd/system
 drwxr-xr-x ./usr
 drwxr-xr-x ./usr/local
 drwxr-xr-x ./usr/local/bin
+drwxr-xr-x ./usr/local/lib
+drwxr-xr-x ./usr/local/lib/obi
+drwxr-xr-x ./usr/local/lib/obi/lib
 drwxr-xr-x ./usr/local/share
 drwxr-xr-x ./usr/local/share/doc
 drwxr-xr-x ./usr/local/share/doc/obi
@@ -159,11 +162,14 @@ drwxr-xr-x ./var/lib
 -rw-r--r-- ./etc/systemd/system/obi-backup.service
 -rw-r--r-- ./etc/systemd/system/obi-backup.timer
 -rw-r--r-- ./etc/systemd/system/obi-engine.service
+-rw-r--r-- ./etc/systemd/system/obi-tune.service
+-rw-r--r-- ./usr/local/lib/obi/lib/common.sh
 -rw-r--r-- ./usr/local/share/doc/obi/OPERATIONS.ja.md
 -rw-r--r-- ./usr/local/share/doc/obi/OPERATIONS.md
 -rw-r--r-- ./usr/local/share/doc/obi/systemd-README.md
 -rwxr-xr-x ./usr/local/bin/obi-agent
 -rwxr-xr-x ./usr/local/bin/obi-engine
+-rwxr-xr-x ./usr/local/lib/obi/tune-host.sh
 EOF
 if diff <(sort "$tmp/expected-tree" | awk '{print $2, $1}' | sort) \
   <(tree "$stage" | awk '{print $2, $1}' | sort) >"$tmp/tree.diff"; then
@@ -173,7 +179,8 @@ else
   fail "staging tree differs from the expected one (< expected, > actual)"
 fi
 for f in etc/systemd/system/obi-engine.service etc/systemd/system/obi-agent.service \
-  etc/systemd/system/obi-backup.service etc/systemd/system/obi-backup.timer; do
+  etc/systemd/system/obi-backup.service etc/systemd/system/obi-backup.timer \
+  etc/systemd/system/obi-tune.service; do
   cmp -s "systemd/${f##*/}" "$stage/$f" || fail "$f differs from systemd/${f##*/}"
 done
 tree_sums "$stage" >"$tmp/listing1"
@@ -229,6 +236,7 @@ fi
 cp -a "$stage" "$tmp/stage-uninstall"
 if scripts/uninstall.sh --root "$tmp/stage-uninstall" >"$tmp/uninstall.log" 2>&1 &&
   [ ! -e "$tmp/stage-uninstall/usr/local/bin/obi-engine" ] &&
+  [ ! -e "$tmp/stage-uninstall/usr/local/lib/obi" ] &&
   [ ! -e "$tmp/stage-uninstall/etc/systemd/system/obi-engine.service" ] &&
   [ -f "$tmp/stage-uninstall/etc/obi/engine.toml" ] && [ -d "$tmp/stage-uninstall/var/lib/obi/state" ]; then
   ok "uninstall.sh removes binaries and units, keeps /etc/obi and /var/lib/obi"
@@ -246,7 +254,7 @@ fi
 
 # --- 3. systemd-analyze verify -----------------------------------------------------------
 step "3. systemd-analyze verify (any output fails)"
-units=(obi-engine.service obi-agent.service obi-backup.service obi-backup.timer)
+units=(obi-engine.service obi-agent.service obi-backup.service obi-backup.timer obi-tune.service)
 vroot="$tmp/vroot"
 host_units=""
 for d in /usr/lib/systemd/system /lib/systemd/system; do
@@ -299,11 +307,12 @@ step "4. systemd-analyze security --offline=yes (exposure 0 = locked down ... 10
 #     webhooks, the host's /dev for the stats file in /dev/shm, no user namespace);
 #   backup 1.0: the same without network;
 #   engine 6.0: deliberately no seccomp on the tick path (systemd/README.md), 5.8 today;
-#     the gate catches a lost namespace or capability setting.
+#     the gate catches a lost namespace or capability setting;
+#   tune 6.0: a root oneshot that must write /sys, /proc/sys and /etc/sysctl.d, 5.7 today.
 if [ "$have_analyze" = 0 ] || [ ! -d "$vroot" ]; then
   skip "systemd-analyze security"
 else
-  for spec in obi-agent.service:2.0 obi-backup.service:1.0 obi-engine.service:6.0; do
+  for spec in obi-agent.service:2.0 obi-backup.service:1.0 obi-engine.service:6.0 obi-tune.service:6.0; do
     u="${spec%%:*}"
     limit="${spec#*:}"
     out="$(cd "$vroot/etc/systemd/system" || exit
@@ -482,7 +491,7 @@ help_of() {
   printf '%s' "${help_cache[$key]}"
   return "${help_cache["$key.rc"]}"
 }
-known_units=" obi-engine obi-agent obi-backup obi-backup.timer obi-engine.service obi-agent.service obi-backup.service "
+known_units=" obi-engine obi-agent obi-backup obi-tune obi-backup.timer obi-engine.service obi-agent.service obi-backup.service obi-tune.service "
 check_segment() {
   local doc="$1" seg="$2" w opt cmd
   local -a words

@@ -20,8 +20,9 @@ Usage: scripts/install.sh [--root DIR] [--dry-run] [--no-build] [--bin-dir DIR]
                  else target/release in the repository)
   -h, --help     this text
 
-Installs: /usr/local/bin/obi-{engine,agent}, /etc/systemd/system/obi-{engine,agent,backup}
-.service and obi-backup.timer, /etc/obi/{engine,agent}.example.toml (always current),
+Installs: /usr/local/bin/obi-{engine,agent}, /etc/systemd/system/obi-{engine,agent,backup,
+tune}.service and obi-backup.timer, /usr/local/lib/obi/tune-host.sh (for obi-tune.service),
+/etc/obi/{engine,agent}.example.toml (always current),
 /etc/obi/{engine,agent}.toml and {engine,agent}.env (only when absent), /var/lib/obi/{state,
 backups}, /usr/local/share/doc/obi/. Run as root unless --root or --dry-run is given.
 EOF
@@ -162,7 +163,7 @@ fi
 if [ "$staging" = 1 ] && [ ! -d "$root" ]; then
   act install -d -m 0755 "$root"
 fi
-for d in /etc /etc/systemd /etc/systemd/system /usr /usr/local /usr/local/bin \
+for d in /etc /etc/systemd /etc/systemd/system /usr /usr/local /usr/local/bin /usr/local/lib \
   /usr/local/share /usr/local/share/doc /var /var/lib; do
   if [ ! -d "$root$d" ]; then
     act install -d -m 0755 "$root$d"
@@ -173,6 +174,8 @@ ensure_dir /var/lib/obi 0750 "$OBI_USER:$OBI_USER"
 ensure_dir /var/lib/obi/state 0750 "$OBI_USER:$OBI_USER"
 ensure_dir /var/lib/obi/backups 0750 "$OBI_USER:$OBI_USER"
 ensure_dir /usr/local/share/doc/obi 0755 root:root
+ensure_dir /usr/local/lib/obi 0755 root:root
+ensure_dir /usr/local/lib/obi/lib 0755 root:root
 
 # --- binaries, units, docs -------------------------------------------------------------
 units_changed_before=$changes
@@ -183,10 +186,13 @@ for b in obi-engine obi-agent; do
 done
 binaries_changed=$((changes - units_changed_before))
 units_before=$changes
-for u in obi-engine.service obi-agent.service obi-backup.service obi-backup.timer; do
+for u in obi-engine.service obi-agent.service obi-backup.service obi-backup.timer obi-tune.service; do
   ensure_file "$OBI_REPO/systemd/$u" "/etc/systemd/system/$u" 0644 root:root
 done
 units_changed=$((changes - units_before))
+# tune-host.sh for obi-tune.service (boot-time tuning), with the helpers it sources.
+ensure_file "$OBI_REPO/scripts/tune-host.sh" /usr/local/lib/obi/tune-host.sh 0755 root:root
+ensure_file "$OBI_REPO/scripts/lib/common.sh" /usr/local/lib/obi/lib/common.sh 0644 root:root
 ensure_file "$OBI_REPO/docs/OPERATIONS.md" /usr/local/share/doc/obi/OPERATIONS.md 0644 root:root
 ensure_file "$OBI_REPO/docs/OPERATIONS.ja.md" /usr/local/share/doc/obi/OPERATIONS.ja.md 0644 root:root
 ensure_file "$OBI_REPO/systemd/README.md" /usr/local/share/doc/obi/systemd-README.md 0644 root:root

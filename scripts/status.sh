@@ -47,7 +47,7 @@ done
 
 say "== units"
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  for unit in obi-engine.service obi-agent.service obi-backup.timer; do
+  for unit in obi-engine.service obi-agent.service obi-backup.timer obi-tune.service; do
     printf '%-20s %s (%s)\n' "$unit" \
       "$(systemctl is-active "$unit" 2>/dev/null || true)" \
       "$(systemctl is-enabled "$unit" 2>/dev/null || true)"

@@ -68,9 +68,9 @@ remove() {
   fi
 }
 
-units=(obi-engine.service obi-agent.service obi-backup.service obi-backup.timer)
+units=(obi-engine.service obi-agent.service obi-backup.service obi-backup.timer obi-tune.service)
 if [ "$staging" = 0 ] && have_systemd; then
-  for u in obi-backup.timer obi-agent.service obi-engine.service; do
+  for u in obi-backup.timer obi-agent.service obi-engine.service obi-tune.service; do
     if systemctl is-active --quiet "$u" || systemctl is-enabled --quiet "$u" 2>/dev/null; then
       if [ "$u" = obi-engine.service ]; then
         say "stopping the engine: it halts and cancels its working orders"
@@ -93,6 +93,7 @@ fi
 remove /usr/local/bin/obi-engine
 remove /usr/local/bin/obi-agent
 remove /usr/local/share/doc/obi
+remove /usr/local/lib/obi
 if [ "$changes" -gt 0 ]; then
   if [ "$staging" = 0 ] && ! have_systemd; then
     say "systemd is not running here: no daemon-reload"
