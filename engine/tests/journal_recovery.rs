@@ -447,3 +447,42 @@ fn a_durable_push_is_synced_without_waiting_for_the_interval() {
     drop(tx);
     writer.finish().expect("finish");
 }
+
+#[test]
+fn session_start_binds_symbols_and_the_restore_plan_maps_them_to_this_runs_ids() {
+    use obi_engine::instrument::{InstrumentSpec, Instruments, Market, Scale};
+    let spec = |s: &str| InstrumentSpec {
+        symbol: Symbol::new(s).expect("symbol"),
+        market: Market::UsdM,
+        price: Scale::unit(2),
+        qty: Scale::unit(3),
+    };
+    let mut run1 = Instruments::default();
+    run1.add(spec("ETHUSDT"));
+    run1.add(spec("BTCUSDT"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = StatePaths::new(dir.path());
+    let rec = journal::recover(&paths).expect("recover");
+    let (mut tx, writer) = rec.start_writer(&config()).expect("writer");
+    tx.push_session_start(1, 42, &run1).expect("room");
+    tx.push(2, RecordBody::Fill(fill(1, BTC))).expect("room"); // buy 2 BTCUSDT
+    tx.push(3, RecordBody::Fill(fill(2, ETH))).expect("room"); // buy 3 ETHUSDT
+    drop(tx);
+    writer.finish().expect("finish");
+
+    // The next run lists the instruments in another order and drops ETHUSDT.
+    let mut run2 = Instruments::default();
+    run2.add(spec("SOLUSDT"));
+    run2.add(spec("BTCUSDT"));
+    let rec = journal::recover(&paths).expect("recover");
+    let plan = rec.state.restore_plan(&run2);
+    assert_eq!(plan.positions.len(), 1);
+    assert_eq!(plan.positions[0].0, InstrumentId(1));
+    assert_eq!(plan.positions[0].1.qty_lots, 2);
+    assert_eq!(
+        plan.unconfigured_positions,
+        vec![("ETHUSDT".to_string(), 3)]
+    );
+    assert!(!plan.is_consistent());
+    assert!(rec.state.restore_plan(&run1).is_consistent());
+}

@@ -3,6 +3,7 @@
 //! checkpoint + fold of the journal tail; the writer thread folds every record it writes.
 
 use super::record::{Anchors, OperatorAction, Record, RecordBody};
+use crate::instrument::{InstrumentId, Instruments};
 use crate::order::OrderId;
 use crate::portfolio::Position;
 use crate::safety::{ReasonCode, SafetyLatch, SafetyState};
@@ -135,7 +136,48 @@ pub struct JournalState {
     pub orphan_fills: u64,
 }
 
+/// How recovered accounting maps onto this run's instruments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestorePlan {
+    /// Position, cost, realized PnL and fees per configured instrument that has any.
+    pub positions: Vec<(InstrumentId, Position)>,
+    /// Symbols with a non-zero position that this run does not trade: a mismatch (start
+    /// halted until reconciled).
+    pub unconfigured_positions: Vec<(String, i64)>,
+    /// Open orders the journal knows of (any run): reconcile with the venue.
+    pub open_orders: usize,
+}
+
+impl RestorePlan {
+    /// True when nothing in the recovered state is outside this run's instruments.
+    pub fn is_consistent(&self) -> bool {
+        self.unconfigured_positions.is_empty()
+    }
+}
+
 impl JournalState {
+    /// Maps the recovered accounting onto `instruments` by symbol.
+    pub fn restore_plan(&self, instruments: &Instruments) -> RestorePlan {
+        let mut plan = RestorePlan {
+            open_orders: self.open_orders.len(),
+            ..RestorePlan::default()
+        };
+        for i in &self.instruments {
+            match instruments.lookup(i.symbol.as_bytes()) {
+                Some(id) if i.position() != Position::default() => {
+                    plan.positions.push((id, i.position()));
+                }
+                Some(_) => {}
+                None if i.position_lots != 0 => {
+                    plan.unconfigured_positions
+                        .push((i.symbol.clone(), i.position_lots));
+                }
+                None => {}
+            }
+        }
+        plan
+    }
+
     /// The accounting of `symbol`, if any fill or binding named it.
     pub fn instrument(&self, symbol: &str) -> Option<&InstrumentState> {
         self.instruments.iter().find(|i| i.symbol == symbol)

@@ -23,6 +23,7 @@ use super::error::JournalError;
 use super::file::Journal;
 use super::record::{Record, RecordBody};
 use super::state::JournalState;
+use crate::instrument::Instruments;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,6 +102,26 @@ impl JournalSender {
                 Err(Full)
             }
         }
+    }
+
+    /// Pushes the records every run starts with: a session start (`pid`) and one
+    /// instrument record per configured instrument (ids are only meaningful within a run).
+    /// Call once at start, before any order record; durable.
+    pub fn push_session_start(
+        &mut self,
+        ts_ns: u64,
+        pid: u32,
+        instruments: &Instruments,
+    ) -> Result<u64, Full> {
+        let mut last = self.push(ts_ns, RecordBody::SessionStart { pid })?;
+        for (id, spec) in instruments.iter() {
+            let body = RecordBody::Instrument {
+                id,
+                symbol: spec.symbol,
+            };
+            last = self.push_durable(ts_ns, body)?;
+        }
+        Ok(last)
     }
 
     /// The sequence number the next record will get.
