@@ -2,6 +2,7 @@
 //! `serverShutdown`, turned into reports, clock offsets, rate-limit counts and session steps.
 
 use super::*;
+use crate::venue::keys::KeyType;
 
 impl Worker {
     // ---- reading ----
@@ -264,6 +265,19 @@ impl Worker {
                 let in_setup = slot
                     .and_then(|s| self.session(s))
                     .is_some_and(|s| s.phase != Phase::Ready);
+                if kind == ReqKind::Logon
+                    && self.creds.key_type() == KeyType::Hmac
+                    && !self.config_error
+                {
+                    // Binance's production `session.logon` takes Ed25519 keys only: retrying
+                    // cannot help, the configuration has to change.
+                    let msg = format!(
+                        "{}; session.logon with an HMAC key is refused (Binance logs on \
+                         Ed25519 keys only): use an Ed25519 key",
+                        error.msg
+                    );
+                    self.on_config_error(code, &msg);
+                }
                 if in_setup && let Some(slot) = slot {
                     let why = format!("{} failed: {code} {}", kind_name(kind), error.msg);
                     self.drop_session(slot, &why);

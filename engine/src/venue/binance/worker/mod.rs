@@ -394,10 +394,7 @@ impl Worker {
         }
         for kind in lost {
             match kind {
-                ReqKind::CancelAll(instrument) => self.deferred.push_back(Intent::CancelAll {
-                    instrument,
-                    cause_ts_ns: 0,
-                }),
+                ReqKind::CancelAll(instrument) => self.defer_cancel_all(instrument),
                 // Answers that will never come: ask the venue on the live session if there
                 // is one; otherwise reconciliation after the reconnect covers these orders.
                 ReqKind::Place(id) | ReqKind::Cancel(id) | ReqKind::Status(id) => {

@@ -154,7 +154,7 @@ impl Worker {
                 if self.ready() && !self.config_error {
                     self.send(Slot::Active, ReqKind::CancelAll(instrument));
                 } else {
-                    self.deferred.push_back(intent);
+                    self.defer_cancel_all(instrument);
                 }
             }
         }
@@ -169,5 +169,18 @@ impl Worker {
         }
         record.cancel_attempts += 1;
         self.send(Slot::Active, ReqKind::Cancel(order_id));
+    }
+
+    /// Keeps a cancel-all for the next ready session (once per instrument).
+    pub(super) fn defer_cancel_all(&mut self, instrument: InstrumentId) {
+        let queued = self.deferred.iter().any(
+            |i| matches!(i, Intent::CancelAll { instrument: queued, .. } if *queued == instrument),
+        );
+        if !queued {
+            self.deferred.push_back(Intent::CancelAll {
+                instrument,
+                cause_ts_ns: 0,
+            });
+        }
     }
 }
