@@ -182,6 +182,15 @@ pub struct ServerTime {
     pub server_time_ms: i64,
 }
 
+/// `userDataStream.start` result (USD-M): the key of the user-data stream
+/// `{stream_url}/ws/<listenKey>`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct ListenKey<'a> {
+    /// The listen key.
+    #[serde(rename = "listenKey", borrow)]
+    pub listen_key: Cow<'a, str>,
+}
+
 /// `order.place` result with `newOrderRespType` `ACK`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct PlaceAck<'a> {
@@ -349,6 +358,43 @@ mod tests {
         let all: Vec<OrderState<'_>> =
             parse_result(r#"{"id":"5","status":200,"result":[]}"#).unwrap();
         assert!(all.is_empty());
+    }
+
+    #[test]
+    fn usdm_results() {
+        let key: ListenKey<'_> = parse_result(
+            r#"{"id":"1","status":200,"result":{"listenKey":"xs0mRXdAKlIPDRFrlPcw0qI41Eh3ixNntmymGyhrhgqo7L6FuLaWArTD7RLP"}}"#,
+        )
+        .unwrap();
+        assert_eq!(key.listen_key.len(), 60);
+        // USD-M order.status: cumQuote instead of cummulativeQuoteQty.
+        let s: OrderState<'_> = parse_result(
+            r#"{"id":"2","status":200,"result":{"avgPrice":"0.00000","clientOrderId":"obi1x3","cumQuote":"0.00000","executedQty":"0","orderId":1917641,"origQty":"0.40","origType":"LIMIT","price":"0","reduceOnly":false,"side":"BUY","positionSide":"SHORT","status":"NEW","stopPrice":"9300","closePosition":false,"symbol":"BTCUSDT","time":1579276756075,"timeInForce":"GTX","type":"LIMIT","activatePrice":"9020","priceRate":"0.3","updateTime":1579276756075,"workingType":"CONTRACT_PRICE","priceProtect":false}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.quote_qty(), s.time_ms()),
+            (Some("0.00000"), 1_579_276_756_075)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = Frame::parse(&text);
+            let _ = parse_result::<OrderState<'_>>(&text);
+            let _ = parse_event::<crate::venue::binance::user_data::SpotEvent<'_>>(&text);
+        }
+
+        #[test]
+        fn truncated_frames_never_panic(cut in 0usize..400) {
+            let frame = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"ETHUSDT","c":"obi1x7","S":"BUY","o":"LIMIT","f":"GTC","q":"0.01000000","p":"2500.00000000","C":"","x":"TRADE","X":"FILLED","r":"NONE","i":4,"l":"0.01000000","z":"0.01000000","L":"2500.00000000","n":"0","N":null,"T":1,"t":1,"m":true,"Z":"25.00000000"}}"#;
+            let text = &frame[..cut.min(frame.len())];
+            let _ = Frame::parse(text);
+            if let Ok(event) = parse_event::<crate::venue::binance::user_data::SpotEvent<'_>>(text) {
+                let _ = crate::venue::binance::user_data::from_spot(event);
+            }
+        }
     }
 
     #[test]
