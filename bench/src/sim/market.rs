@@ -125,8 +125,14 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
                         st.record.source_skipped = source.skipped();
                     }
                     if let Some(iv) = interval {
-                        // The gap is measured from the frame actually sent: never two frames closer.
-                        next_frame_at = Instant::now() + iv;
+                        // A fixed cadence (frames/s = 1e6 / interval): wake-up lateness is
+                        // absorbed. More than one interval behind, restart from now instead
+                        // of bursting to catch up.
+                        next_frame_at += iv;
+                        let now = Instant::now();
+                        if next_frame_at + iv < now {
+                            next_frame_at = now;
+                        }
                     }
                     continue;
                 }
