@@ -1208,27 +1208,57 @@ fn key_file_permissions_and_secrets_in_errors() {
     assert!(err.to_string().contains("OBI_TEST_SURELY_UNSET_VAR"));
 }
 
-#[test]
-fn usdm_instruments_are_refused_for_now() {
+fn spec(symbol: &str, market: Market) -> InstrumentSpec {
+    InstrumentSpec {
+        symbol: Symbol::new(symbol).unwrap(),
+        market,
+        price: Scale::from_step_text("0.01").unwrap(),
+        qty: Scale::from_step_text("0.001").unwrap(),
+    }
+}
+
+fn spawn_error(cfg: GatewayConfig, specs: &[InstrumentSpec]) -> String {
     let mut instruments = Instruments::default();
-    instruments
-        .add(InstrumentSpec {
-            symbol: Symbol::new("ETHUSDT").unwrap(),
-            market: Market::UsdM,
-            price: Scale::from_step_text("0.01").unwrap(),
-            qty: Scale::from_step_text("0.001").unwrap(),
-        })
-        .unwrap();
+    for s in specs {
+        instruments.add(*s).unwrap();
+    }
     let (_p, intents) = rtrb::RingBuffer::new(4);
     let (reports, _c) = rtrb::RingBuffer::new(4);
-    let err = spawn_with_credentials(
-        config("ws://127.0.0.1:9/ws-fapi/v1", PollMode::Block),
+    spawn_with_credentials(
+        cfg,
         Credentials::from_hmac(API_KEY, SECRET.as_bytes()),
         instruments,
         intents,
         reports,
         None,
     )
-    .unwrap_err();
-    assert!(err.to_string().contains("spot-only"), "{err}");
+    .unwrap_err()
+    .to_string()
+}
+
+#[test]
+fn usdm_needs_stream_and_rest_urls_and_markets_are_not_mixed() {
+    let url = "ws://127.0.0.1:9/ws-fapi/v1";
+    let usdm = [spec("ETHUSDT", Market::UsdM)];
+    let err = spawn_error(config(url, PollMode::Block), &usdm);
+    assert!(err.contains("stream_url"), "{err}");
+    let mut cfg = config(url, PollMode::Block);
+    cfg.stream_url = Some("ws://127.0.0.1:9".into());
+    let err = spawn_error(cfg.clone(), &usdm);
+    assert!(err.contains("rest_url"), "{err}");
+    cfg.rest_url = Some("ws://127.0.0.1:9".into());
+    let err = spawn_error(cfg.clone(), &usdm);
+    assert!(err.contains("not a http"), "{err}");
+    let mixed = [spec("ETHUSDT", Market::UsdM), spec("BTCUSDT", Market::Spot)];
+    let err = spawn_error(config(url, PollMode::Block), &mixed);
+    assert!(err.contains("mixed"), "{err}");
+    let err = spawn_error(
+        config(url, PollMode::Block),
+        &[spec("ETHUSD_PERP", Market::CoinM)],
+    );
+    assert!(err.contains("coinm"), "{err}");
+    cfg.dead_man_ms = 1000;
+    cfg.dead_man_refresh_ms = 1000;
+    let err = spawn_error(cfg, &usdm);
+    assert!(err.contains("dead_man_refresh_ms"), "{err}");
 }

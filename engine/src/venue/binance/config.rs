@@ -49,6 +49,23 @@ pub struct GatewayConfig {
     pub fallback_fee_bps: f64,
     /// Finished orders remembered to recognise late events.
     pub keep_done_orders: usize,
+    /// Market-stream base URL, e.g. `wss://fstream.binance.com`: the USD-M user-data stream
+    /// is `{stream_url}/ws/<listenKey>`. Required for USD-M, unused for spot.
+    pub stream_url: Option<String>,
+    /// REST base URL, e.g. `https://fapi.binance.com`: USD-M cancel-all
+    /// (`DELETE /fapi/v1/allOpenOrders`) and the dead-man switch
+    /// (`POST /fapi/v1/countdownCancelAll`). Required for USD-M, unused for spot.
+    pub rest_url: Option<String>,
+    /// Interval between `userDataStream.ping` keep-alives of the USD-M listenKey, ms
+    /// (Binance: a listenKey lapses 60 min after its last keep-alive).
+    pub listen_key_ping_ms: u64,
+    /// USD-M dead-man switch: `countdownCancelAll` with this countdown, ms (0 = off). While
+    /// order entry is fully up the countdown is refreshed every `dead_man_refresh_ms`; if
+    /// the process dies or both links stay down longer than this, the venue cancels every
+    /// open order of the configured symbols.
+    pub dead_man_ms: u64,
+    /// Interval between dead-man refreshes, ms (must be below `dead_man_ms`).
+    pub dead_man_refresh_ms: u64,
 }
 
 impl GatewayConfig {
@@ -70,6 +87,11 @@ impl GatewayConfig {
             drain_ms: 2000,
             fallback_fee_bps: 7.5,
             keep_done_orders: 4096,
+            stream_url: None,
+            rest_url: None,
+            listen_key_ping_ms: 30 * 60 * 1000,
+            dead_man_ms: 0,
+            dead_man_refresh_ms: 20_000,
         }
     }
 
@@ -89,6 +111,17 @@ impl GatewayConfig {
         }
         if self.clock_sync_interval_ms == 0 {
             return Err("clock_sync_interval_ms must be > 0".into());
+        }
+        if self.listen_key_ping_ms == 0 {
+            return Err("listen_key_ping_ms must be > 0".into());
+        }
+        if self.dead_man_ms > 0
+            && (self.dead_man_refresh_ms == 0 || self.dead_man_refresh_ms >= self.dead_man_ms)
+        {
+            return Err(format!(
+                "dead_man_refresh_ms must be in (0, dead_man_ms = {}), got {}",
+                self.dead_man_ms, self.dead_man_refresh_ms
+            ));
         }
         Ok(())
     }

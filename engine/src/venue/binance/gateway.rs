@@ -1,5 +1,6 @@
-//! The gateway thread: owns the WS API connection, turns intents into signed requests and
-//! answers and execution reports into [`Report`]s.
+//! The gateway thread: owns the WS API connection (and, for USD-M, the listenKey user-data
+//! stream and signed REST), turns intents into signed requests and answers and execution
+//! reports into [`Report`]s.
 //!
 //! Start it with [`spawn`]; stop it with [`GatewayHandle::stop`] (which cancels every open
 //! order on each instrument first, bounded by `stop_timeout_ms`). The loop itself is in
@@ -7,7 +8,7 @@
 
 use super::config::GatewayConfig;
 use super::stats::GatewayStats;
-use super::worker::Worker;
+use super::worker::{UsdmLinks, Worker};
 use crate::instrument::{Instruments, Market};
 use crate::net::Endpoint;
 use crate::order::{Intent, Report};
@@ -80,12 +81,58 @@ fn invalid(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, why.into())
 }
 
+/// Checks the instruments' market (one of spot or USD-M for the whole gateway) and, for
+/// USD-M, the user-data stream and REST URLs.
+fn usdm_links(config: &GatewayConfig, instruments: &Instruments) -> io::Result<Option<UsdmLinks>> {
+    let mut market = None;
+    for (_, spec) in instruments.iter() {
+        if spec.market == Market::CoinM {
+            return Err(invalid(format!(
+                "{} is a coinm instrument: live order entry supports spot and usdm",
+                spec.symbol
+            )));
+        }
+        match market {
+            None => market = Some(spec.market),
+            Some(m) if m != spec.market => {
+                return Err(invalid(
+                    "one gateway trades one market: spot and usdm instruments cannot be mixed",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if market != Some(Market::UsdM) {
+        return Ok(None);
+    }
+    let parse = |url: &Option<String>, name: &str, websocket: bool| -> io::Result<Endpoint> {
+        let url = url
+            .as_deref()
+            .ok_or_else(|| invalid(format!("usdm order entry needs {name}")))?;
+        let endpoint = Endpoint::parse(url).map_err(|e| invalid(e.to_string()))?;
+        if endpoint.websocket != websocket {
+            let kind = if websocket {
+                "ws:// or wss://"
+            } else {
+                "http:// or https://"
+            };
+            return Err(invalid(format!("{name} {url} is not a {kind} URL")));
+        }
+        Ok(endpoint)
+    };
+    Ok(Some(UsdmLinks {
+        stream: parse(&config.stream_url, "stream_url", true)?,
+        rest: parse(&config.rest_url, "rest_url", false)?,
+    }))
+}
+
 /// Loads the credentials named by `config.keys` and starts the gateway thread.
 ///
 /// `intents` is the consumer end of the core thread's intent ring, `reports` the producer
 /// end of its report ring. `core_waker`, when given, is woken after reports are pushed.
-/// Errors (bad URL, unreadable or badly protected key file, unsupported market) are
-/// returned before any thread starts and never contain secrets.
+/// Errors (bad URL, unreadable or badly protected key file, unsupported or mixed markets,
+/// USD-M without `stream_url` or `rest_url`) are returned before any thread starts and
+/// never contain secrets.
 pub fn spawn(
     config: GatewayConfig,
     instruments: Instruments,
@@ -117,14 +164,7 @@ pub fn spawn_with_credentials(
     if instruments.is_empty() {
         return Err(invalid("the gateway needs at least one instrument"));
     }
-    if let Some((_, spec)) = instruments.iter().find(|(_, s)| s.market != Market::Spot) {
-        return Err(invalid(format!(
-            "{} is a {} instrument: live order entry is spot-only for now (the USD-M codec \
-             exists; its listenKey user-data stream is not wired yet)",
-            spec.symbol,
-            spec.market.name()
-        )));
-    }
+    let usdm_links = usdm_links(&config, &instruments)?;
     let poll = mio::Poll::new()?;
     let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
     let stats = Arc::new(GatewayStats::default());
@@ -140,6 +180,7 @@ pub fn spawn_with_credentials(
         Arc::clone(&stats),
         Arc::clone(&stop),
         poll,
+        usdm_links,
     );
     let thread = std::thread::Builder::new()
         .name("obi-gateway".into())

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod orders;
 pub mod rate_limit;
 pub mod response;
+pub mod rest;
 pub mod sign;
 pub mod stats;
 pub mod user_data;

@@ -200,9 +200,23 @@ pub struct PlaceAck<'a> {
     /// Our client order id.
     #[serde(rename = "clientOrderId", borrow, default)]
     pub client_order_id: Cow<'a, str>,
-    /// Venue time of the placement, ms.
+    /// Venue time of the placement, ms (spot).
     #[serde(rename = "transactTime", default)]
     pub transact_time_ms: i64,
+    /// Venue time of the placement, ms (USD-M answers carry `updateTime`).
+    #[serde(rename = "updateTime", default)]
+    pub update_time_ms: i64,
+}
+
+impl PlaceAck<'_> {
+    /// Venue time of the placement, ms (0 when absent).
+    pub fn time_ms(&self) -> i64 {
+        if self.transact_time_ms > 0 {
+            self.transact_time_ms
+        } else {
+            self.update_time_ms
+        }
+    }
 }
 
 /// An order as `order.status`, `order.cancel`, `openOrders.*` return it (spot and USD-M).
@@ -286,6 +300,8 @@ pub mod codes {
     pub const BAD_API_KEY: i64 = -2015;
     /// USD-M: post-only (GTX) order would take.
     pub const USDM_GTX_WOULD_TAKE: i64 = -5022;
+    /// USD-M: the listenKey does not exist (expired): start a new one.
+    pub const NO_LISTEN_KEY: i64 = -1125;
 }
 
 #[cfg(test)]

@@ -70,6 +70,22 @@ pub struct GatewayStats {
     pub report_ring_full: AtomicU64,
     /// Gauge: the gateway thread has exited.
     pub stopped: AtomicBool,
+    /// Gauge (USD-M): the listenKey user-data stream is connected.
+    pub user_stream_up: AtomicBool,
+    /// USD-M user-data stream connections made (the first and every reconnect).
+    pub user_stream_connects: AtomicU64,
+    /// USD-M user-data stream connections that were up and were lost or replaced.
+    pub user_stream_drops: AtomicU64,
+    /// `userDataStream.ping` keep-alives sent.
+    pub listen_key_pings: AtomicU64,
+    /// `listenKeyExpired` events received.
+    pub listen_key_expired: AtomicU64,
+    /// REST cancel-alls (`DELETE /fapi/v1/allOpenOrders`) the venue confirmed.
+    pub rest_cancel_alls: AtomicU64,
+    /// Dead-man refreshes (`countdownCancelAll`) the venue confirmed.
+    pub dead_man_refreshes: AtomicU64,
+    /// REST requests that failed (transport error or venue refusal).
+    pub rest_failures: AtomicU64,
 }
 
 /// A plain copy of [`GatewayStats`].
@@ -106,6 +122,14 @@ pub struct GatewayStatsSnapshot {
     pub duplicate_ids: u64,
     pub report_ring_full: u64,
     pub stopped: bool,
+    pub user_stream_up: bool,
+    pub user_stream_connects: u64,
+    pub user_stream_drops: u64,
+    pub listen_key_pings: u64,
+    pub listen_key_expired: u64,
+    pub rest_cancel_alls: u64,
+    pub dead_man_refreshes: u64,
+    pub rest_failures: u64,
 }
 
 impl GatewayStats {
@@ -142,6 +166,14 @@ impl GatewayStats {
             duplicate_ids: self.duplicate_ids.load(Relaxed),
             report_ring_full: self.report_ring_full.load(Relaxed),
             stopped: self.stopped.load(Relaxed),
+            user_stream_up: self.user_stream_up.load(Relaxed),
+            user_stream_connects: self.user_stream_connects.load(Relaxed),
+            user_stream_drops: self.user_stream_drops.load(Relaxed),
+            listen_key_pings: self.listen_key_pings.load(Relaxed),
+            listen_key_expired: self.listen_key_expired.load(Relaxed),
+            rest_cancel_alls: self.rest_cancel_alls.load(Relaxed),
+            dead_man_refreshes: self.dead_man_refreshes.load(Relaxed),
+            rest_failures: self.rest_failures.load(Relaxed),
         }
     }
 }

@@ -11,6 +11,9 @@ impl Worker {
         for slot in [Slot::Active, Slot::Standby, Slot::Draining] {
             self.read_slot(slot);
         }
+        if self.usdm.is_some() {
+            self.read_user_stream();
+        }
     }
 
     pub(super) fn read_slot(&mut self, slot: Slot) {
@@ -82,7 +85,12 @@ impl Worker {
             bump(&self.stats.frames_skipped);
             return;
         };
-        let exec = user_data::from_spot(event);
+        self.apply_execution(user_data::from_spot(event));
+    }
+
+    /// An execution of one of our orders (spot `executionReport` or USD-M
+    /// `ORDER_TRADE_UPDATE`), reported as the deltas of its cumulative figures.
+    pub(super) fn apply_execution(&mut self, exec: user_data::Execution<'_>) {
         let Some(order_id) = self.writer.ids().parse(&exec.client_order_id) else {
             // Another client's (or an earlier run's) order on the same account.
             bump(&self.stats.frames_skipped);
@@ -183,6 +191,7 @@ impl Worker {
                     self.send(slot, ReqKind::Subscribe);
                 }
             }
+            ReqKind::Subscribe if self.usdm.is_some() => self.on_listen_key(slot, text),
             ReqKind::Subscribe => {
                 if let Some(slot) = slot
                     && let Some(session) = self.session(slot)
@@ -191,9 +200,10 @@ impl Worker {
                     self.on_session_ready(slot);
                 }
             }
+            ReqKind::UserDataPing => {}
             ReqKind::Place(order_id) => {
                 let ts_ns = match response::parse_result::<PlaceAck<'_>>(text) {
-                    Ok(ack) if ack.transact_time_ms > 0 => ms_to_ns(ack.transact_time_ms),
+                    Ok(ack) if ack.time_ms() > 0 => ms_to_ns(ack.time_ms()),
                     _ => self.venue_now_ns(),
                 };
                 self.orders.on_ack(order_id, ts_ns, &mut self.out);
@@ -261,6 +271,15 @@ impl Worker {
         }
         let slot = self.slot_of(generation);
         match kind {
+            ReqKind::UserDataPing => self.on_ping_error(code),
+            ReqKind::Subscribe
+                if slot
+                    .and_then(|s| self.session(s))
+                    .is_some_and(|s| s.phase == Phase::Ready) =>
+            {
+                // A USD-M restart of the listenKey failed: retried with backoff.
+                self.on_restart_error();
+            }
             ReqKind::Time { .. } | ReqKind::Logon | ReqKind::Subscribe => {
                 let in_setup = slot
                     .and_then(|s| self.session(s))

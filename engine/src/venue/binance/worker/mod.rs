@@ -1,7 +1,8 @@
 //! The gateway thread's loop: one WS API session (two while moving after `serverShutdown`),
 //! intents in, reports out, clock sync, rate-limit headroom, reconnect and reconciliation.
 //!
-//! Session set-up: `time` (clock offset) → `session.logon` → `userDataStream.subscribe` →
+//! Session set-up: `time` (clock offset) → `session.logon` → `userDataStream.subscribe`
+//! (spot) or `userDataStream.start` plus the listenKey stream (USD-M, see [`usdm`]) →
 //! ready. On ready after a (re)connect every order not known to be finished is queried with
 //! `order.status`; missed executions become fills from the cumulative figures, so nothing is
 //! lost and, because fills are deltas of cumulative quantity, nothing is counted twice.
@@ -13,6 +14,7 @@ use super::config::{GatewayConfig, PollMode};
 use super::orders::{Liveness, Orders};
 use super::rate_limit::RateLimits;
 use super::response::{self, ErrorBody, Frame, OrderState, PlaceAck, ServerTime, codes};
+use super::rest::RestClient;
 use super::stats::{GatewayStats, bump};
 use super::user_data::{self, SpotEvent};
 use super::ws_api::{Auth, Flavor, RequestWriter};
@@ -28,6 +30,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod answers;
 mod requests;
+mod usdm;
+
+pub(super) use usdm::UsdmLinks;
 
 /// Longest sleep in block mode, so queued writes and timers always make progress.
 const MAX_BLOCK: Duration = Duration::from_millis(20);
@@ -64,9 +69,14 @@ enum Slot {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ReqKind {
-    Time { sent_wall_ms: i64 },
+    Time {
+        sent_wall_ms: i64,
+    },
     Logon,
+    /// Spot `userDataStream.subscribe`; USD-M `userDataStream.start` (set-up or restart).
     Subscribe,
+    /// USD-M `userDataStream.ping`.
+    UserDataPing,
     Place(OrderId),
     Cancel(OrderId),
     CancelAll(InstrumentId),
@@ -120,6 +130,7 @@ pub(super) struct Worker {
     retries: Vec<(Instant, OrderId)>,
     epoch: Instant,
     stopping: Option<Instant>,
+    usdm: Option<usdm::UsdmState>,
 }
 
 fn wall_ms() -> i64 {
@@ -154,16 +165,20 @@ impl Worker {
         stats: Arc<GatewayStats>,
         stop: Arc<AtomicBool>,
         poll: mio::Poll,
+        usdm_links: Option<UsdmLinks>,
     ) -> Worker {
         let now = Instant::now();
         let seed = cfg.run_id ^ u64::from(std::process::id()).rotate_left(32);
+        let flavor = if usdm_links.is_some() {
+            Flavor::UsdM
+        } else {
+            Flavor::Spot
+        };
+        let usdm = usdm_links.map(|links| usdm::UsdmState::new(links, &cfg, seed, now));
         Worker {
+            usdm,
             auth: RequestWriter::request_auth(creds.key_type()),
-            writer: RequestWriter::new(
-                Flavor::Spot,
-                cfg.recv_window_ms,
-                ClientIds::new(cfg.run_id),
-            ),
+            writer: RequestWriter::new(flavor, cfg.recv_window_ms, ClientIds::new(cfg.run_id)),
             orders: Orders::new(cfg.keep_done_orders, cfg.fallback_fee_bps),
             backoff: Backoff::new(cfg.backoff, seed),
             endpoint,
@@ -211,11 +226,11 @@ impl Worker {
                 self.begin_stop(now);
             }
             if let Some(deadline) = self.stopping
-                && (now >= deadline || !self.cancel_all_pending())
+                && (now >= deadline || !self.stop_work_pending())
             {
-                if self.cancel_all_pending() {
+                if self.stop_work_pending() {
                     self.log_state("stop-unconfirmed", || {
-                        "stopping: openOrders.cancelAll not answered in time".into()
+                        "stopping: the cancels were not all answered in time".into()
                     });
                 }
                 break;
@@ -281,6 +296,17 @@ impl Worker {
         self.active
             .as_ref()
             .is_some_and(|s| s.phase == Phase::Ready)
+    }
+
+    /// New orders can be sent: the session is ready and (USD-M) the user-data stream is up,
+    /// so their executions will be seen.
+    fn accepting(&self) -> bool {
+        self.ready() && self.usdm.as_ref().is_none_or(|u| u.stream_up())
+    }
+
+    /// Publishes the `connected` gauge (= [`Worker::accepting`]).
+    fn publish_link(&self) {
+        self.stats.connected.store(self.accepting(), Relaxed);
     }
 
     fn maybe_connect(&mut self, now: Instant) {
@@ -376,7 +402,7 @@ impl Worker {
             lost
         };
         if slot == Slot::Active {
-            self.stats.connected.store(false, Relaxed);
+            self.publish_link();
             self.stats.logged_on.store(false, Relaxed);
             if was_ready {
                 bump(&self.stats.reconnects);
@@ -402,7 +428,10 @@ impl Worker {
                         self.send(Slot::Active, ReqKind::Status(id));
                     }
                 }
-                ReqKind::Time { .. } | ReqKind::Logon | ReqKind::Subscribe => {}
+                ReqKind::Time { .. }
+                | ReqKind::Logon
+                | ReqKind::Subscribe
+                | ReqKind::UserDataPing => {}
             }
         }
     }
@@ -428,7 +457,7 @@ impl Worker {
             }
             self.active = self.standby.take();
         }
-        self.stats.connected.store(true, Relaxed);
+        self.publish_link();
         self.stats.logged_on.store(true, Relaxed);
         self.next_clock_sync =
             Instant::now() + Duration::from_millis(self.cfg.clock_sync_interval_ms);
@@ -492,6 +521,9 @@ impl Worker {
                     self.send(Slot::Active, ReqKind::Status(id));
                 }
             }
+        }
+        if self.usdm.is_some() {
+            self.usdm_timers(now);
         }
         if self.draining.is_some() {
             let generation = self.draining.as_ref().map_or(0, |s| s.generation);
@@ -589,6 +621,9 @@ impl Worker {
     fn begin_stop(&mut self, now: Instant) {
         let deadline = now + Duration::from_millis(self.cfg.stop_timeout_ms);
         self.stopping = Some(deadline);
+        if self.usdm.is_some() {
+            return self.usdm_begin_stop(now);
+        }
         if !self.ready() || self.config_error {
             self.stopping = Some(now);
             let open = self.orders.open_count();
@@ -609,10 +644,15 @@ impl Worker {
         self.flush_all();
     }
 
-    fn cancel_all_pending(&self) -> bool {
-        self.pending
-            .values()
-            .any(|p| matches!(p.kind, ReqKind::CancelAll(_)))
+    /// The stop still waits for answers: `openOrders.cancelAll` (spot), or the status
+    /// queries and cancels that confirm the REST cancel-all (USD-M).
+    fn stop_work_pending(&self) -> bool {
+        let usdm = self.usdm.is_some();
+        self.pending.values().any(|p| match p.kind {
+            ReqKind::CancelAll(_) => true,
+            ReqKind::Status(_) | ReqKind::Cancel(_) => usdm,
+            _ => false,
+        })
     }
 
     fn shut_down(&mut self) {
@@ -626,6 +666,7 @@ impl Worker {
                 self.close_session(session);
             }
         }
+        self.close_user_stream();
         self.stats.connected.store(false, Relaxed);
         self.stats.logged_on.store(false, Relaxed);
         // Last reports: give the core thread a moment to make room.
@@ -643,7 +684,8 @@ fn kind_name(kind: ReqKind) -> &'static str {
     match kind {
         ReqKind::Time { .. } => "time",
         ReqKind::Logon => "session.logon",
-        ReqKind::Subscribe => "userDataStream.subscribe",
+        ReqKind::Subscribe => "userDataStream.subscribe/start",
+        ReqKind::UserDataPing => "userDataStream.ping",
         ReqKind::Place(_) => "order.place",
         ReqKind::Cancel(_) => "order.cancel",
         ReqKind::CancelAll(_) => "openOrders.cancelAll",

@@ -25,7 +25,11 @@ impl Worker {
                 writer.time(id, creds)
             }
             ReqKind::Logon => writer.logon(id, ts, creds),
-            ReqKind::Subscribe => writer.subscribe(id, creds),
+            ReqKind::Subscribe => match writer.flavor() {
+                Flavor::Spot => writer.subscribe(id, creds),
+                Flavor::UsdM => writer.user_data_start(id, creds),
+            },
+            ReqKind::UserDataPing => writer.user_data_ping(id, creds),
             ReqKind::Place(order_id) => {
                 let Some(record) = self.orders.get(*order_id) else {
                     return false;
@@ -52,6 +56,10 @@ impl Worker {
                 let Some(spec) = spec_of(&self.instruments, *instrument) else {
                     return false;
                 };
+                if writer.flavor() == Flavor::UsdM {
+                    // The futures WS API has no cancel-all: USD-M cancels all over REST.
+                    return false;
+                }
                 writer.cancel_all(id, auth, ts, spec, creds)
             }
         };
@@ -85,6 +93,7 @@ impl Worker {
             }
             ReqKind::Cancel(_) | ReqKind::CancelAll(_) => bump(&self.stats.cancels_sent),
             ReqKind::Status(_) => bump(&self.stats.status_queries),
+            ReqKind::UserDataPing => bump(&self.stats.listen_key_pings),
             _ => {}
         }
         true
@@ -111,7 +120,7 @@ impl Worker {
     pub(super) fn on_intent(&mut self, intent: Intent) {
         match intent {
             Intent::Place(order) => {
-                let refuse = !self.ready()
+                let refuse = !self.accepting()
                     || self.config_error
                     || self.stopping.is_some()
                     || spec_of(&self.instruments, order.instrument).is_none()
@@ -151,7 +160,9 @@ impl Worker {
                 // Otherwise the reconnect's status query finds it open and cancels it.
             }
             Intent::CancelAll { instrument, .. } => {
-                if self.ready() && !self.config_error {
+                if self.usdm.is_some() {
+                    self.usdm_cancel_all(instrument);
+                } else if self.ready() && !self.config_error {
                     self.send(Slot::Active, ReqKind::CancelAll(instrument));
                 } else {
                     self.defer_cancel_all(instrument);
