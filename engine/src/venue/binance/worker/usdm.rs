@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::venue::binance::response::ListenKey;
+use crate::venue::binance::rest::RestError;
 use crate::venue::binance::user_data::UsdmEvent;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -331,15 +332,38 @@ impl Worker {
     /// Re-arms `countdownCancelAll` on every symbol. Only while order entry is fully up: if
     /// the links stay down longer than the countdown, the venue cancels everything.
     fn refresh_dead_man(&mut self, now: Instant) {
-        let ts = self.venue_now_ms();
-        let Some(u) = self.usdm.as_mut() else {
+        let Some(countdown_ms) = self.usdm.as_ref().map(|u| u.dead_man_ms) else {
             return;
         };
+        let failure = self.countdown_all(countdown_ms);
+        if let Some(u) = self.usdm.as_mut() {
+            u.next_dead_man = now
+                + if failure.is_some() {
+                    RETRY_CAP.min(u.dead_man_refresh)
+                } else {
+                    u.dead_man_refresh
+                };
+        }
+        match failure {
+            Some(e) => self.log_state("dead-man-failed", || {
+                format!("dead-man switch (countdownCancelAll) not refreshed: {e}")
+            }),
+            None => self.log_state("dead-man-armed", || {
+                "dead-man switch (countdownCancelAll) armed".into()
+            }),
+        }
+    }
+
+    /// `countdownCancelAll` with `countdown_ms` (0 disarms) on every symbol; the last
+    /// failure, if any.
+    fn countdown_all(&mut self, countdown_ms: u64) -> Option<RestError> {
+        let ts = self.venue_now_ms();
+        let u = self.usdm.as_mut()?;
         let mut failure = None;
         for (_, spec) in self.instruments.iter() {
             match u
                 .rest
-                .countdown_cancel_all(spec.symbol.as_str(), u.dead_man_ms, ts, &self.creds)
+                .countdown_cancel_all(spec.symbol.as_str(), countdown_ms, ts, &self.creds)
             {
                 Ok(()) => bump(&self.stats.dead_man_refreshes),
                 Err(e) => {
@@ -351,20 +375,7 @@ impl Worker {
                 }
             }
         }
-        u.next_dead_man = now
-            + if failure.is_some() {
-                RETRY_CAP.min(u.dead_man_refresh)
-            } else {
-                u.dead_man_refresh
-            };
-        match failure {
-            Some(e) => self.log_state("dead-man-failed", || {
-                format!("dead-man switch (countdownCancelAll) not refreshed: {e}")
-            }),
-            None => self.log_state("dead-man-armed", || {
-                "dead-man switch (countdownCancelAll) armed".into()
-            }),
-        }
+        failure
     }
 
     /// `DELETE /fapi/v1/allOpenOrders` for one instrument; true if the venue confirmed it.
@@ -436,6 +447,11 @@ impl Worker {
             for instrument in instruments {
                 rest_ok &= self.rest_cancel_all(instrument);
             }
+        }
+        if rest_ok && self.usdm.as_ref().is_some_and(|u| u.dead_man_ms > 0) {
+            // Nothing is left to protect: disarm, so the countdown cannot fire into the
+            // orders of a next run that does not use the switch.
+            let _ = self.countdown_all(0);
         }
         let ids = self.orders.open_ids();
         let open = ids.len();
