@@ -112,8 +112,12 @@ impl GatewayConfig {
         if self.clock_sync_interval_ms == 0 {
             return Err("clock_sync_interval_ms must be > 0".into());
         }
-        if self.listen_key_ping_ms == 0 {
-            return Err("listen_key_ping_ms must be > 0".into());
+        if self.listen_key_ping_ms == 0 || self.listen_key_ping_ms >= 60 * 60 * 1000 {
+            return Err(format!(
+                "listen_key_ping_ms must be in (0, 3600000) (a listenKey lapses after 60 min), \
+                 got {}",
+                self.listen_key_ping_ms
+            ));
         }
         if self.dead_man_ms > 0
             && (self.dead_man_refresh_ms == 0 || self.dead_man_refresh_ms >= self.dead_man_ms)
