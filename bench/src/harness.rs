@@ -81,6 +81,8 @@ pub struct EngineSetup {
     pub strategy: Vec<String>,
     /// Extra `[venue]` lines.
     pub venue: Vec<String>,
+    /// Extra `[safety.breakers]` lines.
+    pub breakers: Vec<String>,
 }
 
 impl EngineSetup {
@@ -96,6 +98,7 @@ impl EngineSetup {
             core_id: None,
             strategy: Vec::new(),
             venue: Vec::new(),
+            breakers: Vec::new(),
         }
     }
 
@@ -104,6 +107,11 @@ impl EngineSetup {
         let mut t = String::new();
         let _ = writeln!(t, "[engine]");
         let _ = writeln!(t, "shm_path = {:?}", self.stats.display().to_string());
+        let _ = writeln!(
+            t,
+            "state_dir = {:?}",
+            format!("{}.state", self.stats.display())
+        );
         let _ = writeln!(t, "publish_interval_ms = 20");
         let _ = writeln!(t, "poll_mode = {:?}", self.poll_mode);
         if let Some(core) = self.core_id {
@@ -133,6 +141,10 @@ impl EngineSetup {
             self.secret_file.display().to_string()
         );
         for line in &self.venue {
+            let _ = writeln!(t, "{line}");
+        }
+        let _ = writeln!(t, "\n[safety.breakers]");
+        for line in &self.breakers {
             let _ = writeln!(t, "{line}");
         }
         t

@@ -64,6 +64,11 @@ fn engine_trades_the_simulator_through_every_fault() {
     ]
     .map(String::from)
     .to_vec();
+    // The faults come faster than a real venue's would: keep the reconnect-storm and
+    // reject-rate breakers out of the way here (they have their own scripted tests).
+    setup.breakers = ["max_reconnects = 1000", "max_reject_pct = 100"]
+        .map(String::from)
+        .to_vec();
     std::fs::write(&config, setup.toml()).expect("config");
     let out = Command::new(engine_bin().expect("obi-engine binary"))
         .args([
@@ -132,6 +137,11 @@ fn engine_trades_the_simulator_through_every_fault() {
     );
     assert!(record.open_orders.is_empty(), "orders left open: {summary}");
     assert_eq!(report["open_orders_at_end"], 0, "{summary}");
+    assert_eq!(
+        report["journal_error"],
+        serde_json::Value::Null,
+        "{summary}"
+    );
     if std::env::var_os("OBI_SHOW").is_some() {
         eprintln!("{summary}");
     }

@@ -15,11 +15,12 @@ fn closed_port() -> u16 {
     port
 }
 
-fn config(port: u16, mode: &str) -> String {
+fn config(port: u16, mode: &str, state_dir: &std::path::Path) -> String {
     format!(
         r#"
 [engine]
 shm_enabled = false
+state_dir = "{state}"
 poll_mode = "spin"
 
 [[instruments]]
@@ -35,7 +36,8 @@ stream_url = "ws://127.0.0.1:{port}"
 ws_api_url = "ws://127.0.0.1:{port}/ws-api/v3"
 connect_timeout_ms = 500
 reconnect_max_attempts = 3
-"#
+"#,
+        state = state_dir.display()
     )
 }
 
@@ -43,7 +45,7 @@ reconnect_max_attempts = 3
 fn unreachable_venue_backs_off_and_says_why() {
     let dir = common::scratch_dir("live-offline");
     let path = dir.join("engine.toml");
-    std::fs::write(&path, config(closed_port(), "paper")).expect("write");
+    std::fs::write(&path, config(closed_port(), "paper", &dir.join("state"))).expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_obi-engine"))
         .args(["run", "--config"])
         .arg(&path)
@@ -73,7 +75,7 @@ fn unreachable_venue_backs_off_and_says_why() {
 fn live_mode_needs_confirmation() {
     let dir = common::scratch_dir("live-unconfirmed");
     let path = dir.join("engine.toml");
-    std::fs::write(&path, config(closed_port(), "live")).expect("write");
+    std::fs::write(&path, config(closed_port(), "live", &dir.join("state"))).expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_obi-engine"))
         .args(["run", "--config"])
         .arg(&path)

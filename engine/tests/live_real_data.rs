@@ -107,6 +107,7 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     let mut cfg: Config = common::eth_usdm_config();
     cfg.engine.shm_enabled = true;
     cfg.engine.shm_path = shm_path.clone();
+    cfg.engine.state_dir = dir.join("state");
     cfg.engine.publish_interval_ms = 5;
     cfg.engine.poll_mode = PollMode::Block;
     // Trade actively, so the order path (risk, ring, paper venue, reports) runs too.
@@ -207,7 +208,7 @@ fn record_then_replay_reproduces_the_stream() {
     std::fs::write(
         &config,
         format!(
-            "[engine]\nshm_path = \"{stats}\"\npublish_interval_ms = 5\npoll_mode = \"block\"\n\
+            "[engine]\nshm_path = \"{stats}\"\nstate_dir = \"{stats}.state\"\npublish_interval_ms = 5\npoll_mode = \"block\"\n\
              [[instruments]]\nsymbol = \"ETHUSDT\"\nmarket = \"spot\"\ntick_size = \"0.01\"\nlot_size = \"0.00000001\"\n\
              [venue]\nrest_url = \"http://{base}\"\nstream_url = \"ws://{base}\"\nws_api_url = \"ws://{base}/ws-api/v3\"\n",
             stats = stats_text

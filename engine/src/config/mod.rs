@@ -63,6 +63,10 @@ pub struct Config {
     pub paper: PaperConfig,
     /// Live venue connections (market data, order entry).
     pub venue: VenueConfig,
+    /// Breakers, kill inputs, flatten policy.
+    pub safety: crate::safety::SafetyConfig,
+    /// Journal and checkpoint writer.
+    pub journal: crate::journal::JournalConfig,
 }
 
 impl Config {
@@ -96,6 +100,8 @@ impl Config {
             risk: RiskConfig::default(),
             paper: PaperConfig::default(),
             venue,
+            safety: crate::safety::SafetyConfig::default(),
+            journal: crate::journal::JournalConfig::default(),
         }
     }
 }
@@ -203,6 +209,12 @@ impl RawConfig {
         }
         let venue = VenueConfig::resolve(self.venue, market)
             .map_err(|m| invalid(format!("[venue] {m}")))?;
+        self.safety
+            .validate()
+            .map_err(|m| invalid(format!("[safety] {m}")))?;
+        self.journal
+            .validate()
+            .map_err(|m| invalid(format!("[journal] {m}")))?;
         Ok(Config {
             engine: self.engine,
             instruments,
@@ -211,6 +223,8 @@ impl RawConfig {
             risk: self.risk,
             paper: self.paper,
             venue,
+            safety: self.safety,
+            journal: self.journal,
         })
     }
 }
@@ -282,6 +296,14 @@ mod tests {
         assert_eq!(
             format!("{:?}", cfg.venue.section),
             format!("{:?}", VenueSection::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.safety),
+            format!("{:?}", crate::safety::SafetyConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", cfg.journal),
+            format!("{:?}", crate::journal::JournalConfig::default())
         );
     }
 

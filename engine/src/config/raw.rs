@@ -37,6 +37,12 @@ pub struct RawConfig {
     /// `[venue]`.
     #[serde(default)]
     pub venue: VenueSection,
+    /// `[safety]`: breakers, kill inputs, flatten policy.
+    #[serde(default)]
+    pub safety: crate::safety::SafetyConfig,
+    /// `[journal]`: the order/fill journal and checkpoint writer.
+    #[serde(default)]
+    pub journal: crate::journal::JournalConfig,
 }
 
 /// One `[[instruments]]` table.

@@ -6,6 +6,7 @@ pub mod feed;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod safety_hub;
 pub mod snapshot;
 pub mod status;
 pub mod streams;

@@ -100,6 +100,12 @@ pub struct RunReport {
     pub recording: Option<RecordingSummary>,
     /// The order gateway, in live mode.
     pub gateway: Option<GatewaySummary>,
+    /// Safety state at the end: running, reducing or halted (latched across restarts).
+    pub safety_state: String,
+    /// Why it is latched (`none` when running).
+    pub latched_reason: String,
+    /// The journal writer's error, if it failed (the journal may be incomplete).
+    pub journal_error: Option<String>,
 }
 
 impl RunReport {
@@ -180,6 +186,15 @@ impl RunReport {
                 if g.stopped_cleanly { "" } else { " — the gateway thread did not stop cleanly" }
             ));
         }
+        out.push_str(&format!(
+            "  safety: {} (latched reason: {}){}\n",
+            self.safety_state,
+            self.latched_reason,
+            self.journal_error
+                .as_deref()
+                .map(|e| format!("; JOURNAL ERROR: {e}"))
+                .unwrap_or_default()
+        ));
         for i in &self.instruments {
             out.push_str(&format!(
                 "  {}: position {} ({} lots), book {}\n",

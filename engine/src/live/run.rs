@@ -11,6 +11,7 @@ use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
 use super::record::Recorder;
 use super::report::{GatewaySummary, InstrumentEnd, RecordingSummary, RunReport};
+use super::safety_hub::SafetyHub;
 use super::snapshot::{SnapshotFetcher, SnapshotRequest};
 use super::streams::{combined_stream, snapshot_url};
 use crate::book::L2Book;
@@ -18,9 +19,12 @@ use crate::config::{Config, KeyKind, PollMode, TradingMode};
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::net::Backoff;
+use crate::order::{Intent, Report};
 use crate::paper::PaperGateway;
 use crate::runtime::publish::{LinkStats, ShmPublisher};
 use crate::runtime::{LatencyHistogram, TickObserver, TickPath};
+use crate::safety::{ReasonCode, ResetRefused, SafetyState, Trip};
+use crate::units::Notional;
 use crate::venue::binance::{self, GatewayConfig, GatewayHandle};
 use crate::venue::keys::{KeySource, KeyType, SecretSource};
 use mio::{Events, Poll, Token, Waker};
@@ -31,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Token of the waker other threads use to wake the core thread in `block` mode.
 pub const WAKER_TOKEN: Token = Token(0);
 const FEED_TOKENS: [Token; 2] = [Token(1), Token(2)];
+const KILL_TOKEN: Token = Token(3);
 /// Strategy timers run at most this often without frames, ns.
 const IDLE_TIMER_NS: u64 = 1_000_000;
 /// Longest `epoll` wait in `block` mode (timers still run on time).
@@ -50,6 +55,9 @@ pub enum RunError {
     /// A thread, the poller or the stats file could not be set up.
     #[error("cannot start: {0}")]
     Setup(String),
+    /// The state directory (journal, checkpoint, kill files) cannot be used.
+    #[error("cannot start: {0}")]
+    State(String),
 }
 
 /// Switches beyond the config.
@@ -67,16 +75,36 @@ pub struct RunOptions {
     pub observe_only: bool,
 }
 
-/// What the live loop hooks into the tick path: the paper venue sees market events.
+/// What the live loop hooks into the tick path: the paper venue sees market events; the
+/// safety hub journals intents and reports and feeds the breakers.
 #[derive(Debug)]
 pub struct LiveObserver {
     paper: Option<PaperGateway>,
+    hub: Option<SafetyHub>,
 }
 
 impl TickObserver for LiveObserver {
     fn on_market(&mut self, event: &MarketEvent<'_>, book: &L2Book, ts_ns: u64) {
         if let Some(p) = &mut self.paper {
             p.venue.on_market(event, book, ts_ns);
+        }
+    }
+
+    fn on_intent_sent(&mut self, intent: &Intent, ts_ns: u64) {
+        if let Some(h) = &mut self.hub {
+            h.on_intent(intent, ts_ns);
+        }
+    }
+
+    fn on_report_applied(
+        &mut self,
+        report: &Report,
+        position_lots: i64,
+        round_trip_pnl: Option<Notional>,
+        ts_ns: u64,
+    ) {
+        if let Some(h) = &mut self.hub {
+            h.on_report(report, position_lots, round_trip_pnl, ts_ns);
         }
     }
 }
@@ -141,6 +169,7 @@ pub fn run(
         TradingMode::Paper => (
             LiveObserver {
                 paper: Some(PaperGateway::new(config.paper, n, intent_rx, report_tx)),
+                hub: None,
             },
             None,
         ),
@@ -154,7 +183,13 @@ pub fn run(
                 Some(Arc::clone(&core_waker)),
             )
             .map_err(|e| RunError::Setup(format!("order gateway: {e}")))?;
-            (LiveObserver { paper: None }, Some(handle))
+            (
+                LiveObserver {
+                    paper: None,
+                    hub: None,
+                },
+                Some(handle),
+            )
         }
     };
     let gateway_waker = gateway.as_ref().map(GatewayHandle::waker);
@@ -194,6 +229,21 @@ pub fn run(
     };
     if options.observe_only {
         tick.halt(wall.start_unix_ns);
+    } else {
+        // State on disk, the latch, kill inputs present at start.
+        let (hub, startup) =
+            SafetyHub::start(config, wall.start_unix_ns, mode == TradingMode::Live)
+                .map_err(RunError::State)?;
+        eprintln!("obi-engine: {}", startup.summary.trim_end());
+        for (id, position) in &startup.positions {
+            tick.restore_position(*id, *position);
+        }
+        hub.register(poll.registry(), KILL_TOKEN)
+            .map_err(|e| setup("kill-file watch", &e))?;
+        tick.observer.hub = Some(hub);
+        for trip in &startup.trips {
+            apply_trip(&mut tick, trip, wall.start_unix_ns);
+        }
     }
     if let Some(core) = config.engine.core_id {
         pin_to(core);
@@ -205,6 +255,9 @@ pub fn run(
         ..LinkStats::default()
     };
     let mut intents_seen = 0u64;
+    let capital_micros = config.safety.breakers.capital_micros();
+    let mut ring_full_seen = 0u64;
+    let mut reset_refusal_reported: Option<u64> = None;
     let mut key_refused_reported = false;
     let mut frame_buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut events = Events::with_capacity(64);
@@ -236,7 +289,13 @@ pub fn run(
             break;
         }
         for event in events.iter() {
-            link.on_readable(event.token());
+            if event.token() == KILL_TOKEN {
+                if let Some(h) = &mut tick.observer.hub {
+                    h.on_kill_readable();
+                }
+            } else {
+                link.on_readable(event.token());
+            }
         }
         let raw = clock.raw();
         let now_ns = wall.unix_ns(raw);
@@ -265,6 +324,11 @@ pub fn run(
         if let Some(event) = event {
             for i in 0..n {
                 tick.reset_instrument(InstrumentId(i as u16), now_ns);
+            }
+            if event == LinkEvent::Lost
+                && let Some(h) = &mut tick.observer.hub
+            {
+                h.breakers.on_reconnect(now_ns);
             }
             if event == LinkEvent::Lost || resync_started_ns.is_none() {
                 resync_started_ns.get_or_insert(now_ns);
@@ -352,6 +416,20 @@ pub fn run(
         if now_ns >= next_timer_ns {
             next_timer_ns = now_ns + IDLE_TIMER_NS;
             tick.on_idle(now_ns, raw);
+            feed_breakers(
+                &mut tick,
+                now_ns,
+                &links,
+                capital_micros,
+                &mut ring_full_seen,
+            );
+        }
+        // Kill inputs and breakers: act on a trip at once.
+        if let Some(trip) = tick.observer.hub.as_mut().and_then(|h| h.poll(now_ns)) {
+            if let Some(h) = &mut tick.observer.hub {
+                h.journal_trip(&trip);
+            }
+            apply_trip(&mut tick, &trip, now_ns);
         }
 
         if tick.counters.intents != intents_seen {
@@ -375,7 +453,19 @@ pub fn run(
                     "obi-engine: the venue refused the API key or signature (code {}); halting",
                     g.last_error_code
                 );
-                tick.halt(now_ns);
+                if let Some(t) = tick
+                    .observer
+                    .hub
+                    .as_mut()
+                    .and_then(|h| h.kill(ReasonCode::RecoveryMismatch, now_ns))
+                {
+                    if let Some(h) = &mut tick.observer.hub {
+                        h.journal_trip(&t);
+                    }
+                    apply_trip(&mut tick, &t, now_ns);
+                } else {
+                    tick.halt(now_ns);
+                }
             }
         }
 
@@ -387,8 +477,53 @@ pub fn run(
         links.feed_connect_failures = link.stats.connect_failures;
         links.feed_stale = link.stats.stale;
         links.feed_rotations = link.stats.rotations;
-        if let Some(p) = &mut publisher {
-            p.maybe_publish_live(&mut tick, now_ns, &links);
+        if let Some(h) = &tick.observer.hub {
+            let latch = h.breakers.latch();
+            links.risk_state = i64::from(latch.state().as_u8());
+            links.kill_reason = i64::from(latch.reason().code());
+        }
+        if let Some(p) = &mut publisher
+            && let Some(requests) = p.maybe_publish_live(&tick, now_ns, &links)
+        {
+            if let Some(seq) = requests.kill_seq {
+                // The agent's kill: latch, halt, cancel at the venue; then acknowledge.
+                if let Some(t) = tick
+                    .observer
+                    .hub
+                    .as_mut()
+                    .and_then(|h| h.kill(ReasonCode::ControlWord, now_ns))
+                {
+                    if let Some(h) = &mut tick.observer.hub {
+                        h.journal_trip(&t);
+                    }
+                    apply_trip(&mut tick, &t, now_ns);
+                } else if tick.observer.hub.is_none() {
+                    tick.halt(now_ns);
+                }
+                p.ack_kill(seq);
+            }
+            if let Some(seq) = requests.reset_seq
+                && stopping_since_ns.is_none()
+            {
+                // Acknowledged only when safe: no kill file, something latched, and the
+                // reset journaled. A refused reset stays pending (the agent reports it).
+                let reset = match &mut tick.observer.hub {
+                    Some(h) => h.reset("reset via obi-agent (reason in its audit log)", now_ns),
+                    None => Err(ResetRefused::NotLatched),
+                };
+                match reset {
+                    Ok(_) => {
+                        tick.resume(now_ns);
+                        p.ack_reset(seq);
+                        reset_refusal_reported = None;
+                    }
+                    Err(why) if reset_refusal_reported != Some(seq) => {
+                        reset_refusal_reported = Some(seq);
+                        eprintln!("obi-engine: reset request refused: {why:?}");
+                    }
+                    Err(_) => {}
+                }
+            }
         }
 
         // Stopping: halt (cancels go out), wait for the venue to confirm, then leave.
@@ -397,14 +532,18 @@ pub fn run(
                 Some("stop signal")
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 Some("duration reached")
-            } else if tick.is_halted() && !options.observe_only {
-                Some("kill request")
             } else {
                 None
             };
             if let Some(r) = reason {
+                // A stop is not a kill: it halts and cancels for this run but does not latch,
+                // so the next start trades unless something else is latched.
                 stop_reason = r.to_string();
+                if let Some(h) = &mut tick.observer.hub {
+                    h.note(now_ns, r);
+                }
                 tick.halt(now_ns);
+                tick.cancel_all_at_venue(now_ns);
                 stopping_since_ns = Some(now_ns);
             }
         }
@@ -462,6 +601,12 @@ pub fn run(
     if let Some(p) = &mut publisher {
         p.publish_live(&tick, &links);
     }
+    let journal = tick.observer.hub.as_mut().and_then(SafetyHub::finish);
+    let journal_error = match journal {
+        Some(Err(e)) => Some(e),
+        _ => None,
+    };
+    let latch = tick.observer.hub.as_ref().map(|h| *h.breakers.latch());
     let money = tick.money_micros();
     let lat = tick.intent_latency.percentiles();
     let instruments = tick
@@ -508,7 +653,71 @@ pub fn run(
         halted: tick.is_halted(),
         recording,
         gateway: gateway_summary,
+        safety_state: latch.map_or_else(|| "n/a".into(), |l| l.state().to_string()),
+        latched_reason: latch.map_or_else(|| "none".into(), |l| l.reason().name().to_string()),
+        journal_error,
     })
+}
+
+/// Applies a trip: reduce-only, or halt with the venue asked to cancel everything.
+fn apply_trip(tick: &mut TickPath<LiveObserver>, trip: &Trip, now_ns: u64) {
+    match trip.state {
+        SafetyState::Running => {}
+        SafetyState::Reducing => tick.set_risk_mode(trip.state.risk_mode()),
+        SafetyState::Halted => {
+            if !tick.is_halted() {
+                eprintln!(
+                    "obi-engine: HALTED by {} (measured {}, limit {}); cancelling everything at the venue",
+                    trip.reason.name(),
+                    trip.value,
+                    trip.limit
+                );
+            }
+            tick.halt(now_ns);
+            tick.cancel_all_at_venue(now_ns);
+        }
+    }
+}
+
+/// The breakers' periodic inputs: equity, mids, book health, ring-full events, rate limits.
+fn feed_breakers(
+    tick: &mut TickPath<LiveObserver>,
+    now_ns: u64,
+    links: &LinkStats,
+    capital_micros: i64,
+    ring_full_seen: &mut u64,
+) {
+    if tick.observer.hub.is_none() {
+        return;
+    }
+    let equity = capital_micros.saturating_add(tick.money_micros().equity);
+    let ring_full = tick.counters.intent_ring_full;
+    let n = tick.books().len();
+    let mut mids = [(false, 0i64); 64];
+    for (i, slot) in mids.iter_mut().enumerate().take(n.min(64)) {
+        let ib = &tick.books()[i];
+        let mid = crate::portfolio::Portfolio::mid_x2_ticks(&ib.book).unwrap_or(0);
+        *slot = (ib.sync.is_valid(), mid);
+    }
+    let Some(h) = &mut tick.observer.hub else {
+        return;
+    };
+    h.breakers.on_equity(equity, now_ns);
+    for (i, (valid, mid)) in mids.iter().enumerate().take(n.min(64)) {
+        let id = InstrumentId(i as u16);
+        h.breakers.on_book(id, *valid, now_ns);
+        if *valid && *mid > 0 {
+            h.breakers.on_mid(id, *mid, now_ns);
+        }
+    }
+    while *ring_full_seen < ring_full {
+        *ring_full_seen += 1;
+        h.breakers.on_intent_ring_full(now_ns);
+    }
+    if links.trading_mode == 2 {
+        h.breakers
+            .on_rate_limit(links.gateway_rate_limit_used_ppm.max(0) as u64, 1_000_000);
+    }
 }
 
 /// The order gateway's settings from the engine config.

@@ -82,6 +82,14 @@ impl Portfolio {
         }
     }
 
+    /// Sets an instrument's position, cost basis, realized PnL and fees (start-up recovery
+    /// from the journal); unknown instruments are ignored.
+    pub fn restore(&mut self, instrument: InstrumentId, position: Position) {
+        if let Some(acct) = self.accounts.get_mut(instrument.index()) {
+            acct.position = position;
+        }
+    }
+
     /// Books one fill; returns the round trip it finished, if any.
     ///
     /// Fills with a non-positive quantity or an unknown instrument are counted and ignored.

@@ -55,6 +55,10 @@ pub struct LinkStats {
     pub gateway_clock_offset_ms: i64,
     /// Tightest rate limit use, ppm.
     pub gateway_rate_limit_used_ppm: i64,
+    /// Safety state: 0 running, 1 reducing, 2 halted.
+    pub risk_state: i64,
+    /// Reason code of the latched trip (0: none).
+    pub kill_reason: i64,
 }
 
 /// The engine's side of the stats file.
@@ -114,23 +118,37 @@ impl ShmPublisher {
         self.publish_at(tick, unix_ns(), None);
     }
 
-    /// The live loop's publish: if `now_unix_ns` reached the next publish time, acts on
-    /// control requests and publishes the tick path's and the links' figures. One compare
-    /// when nothing is due. Returns true when it published.
+    /// The live loop's publish: if `now_unix_ns` reached the next publish time, publishes
+    /// the tick path's and the links' figures and returns the pending control requests (the
+    /// live loop decides what a kill or reset means and acknowledges it). One compare when
+    /// nothing is due.
     #[inline]
     pub fn maybe_publish_live<O: TickObserver>(
         &mut self,
-        tick: &mut TickPath<O>,
+        tick: &TickPath<O>,
         now_unix_ns: u64,
         links: &LinkStats,
-    ) -> bool {
+    ) -> Option<obi_shm::ControlRequests> {
         if now_unix_ns < self.next_publish_ns {
-            return false;
+            return None;
         }
         self.next_publish_ns = now_unix_ns + self.interval_ns;
-        self.poll_control(tick);
         self.publish_at(tick, now_unix_ns, Some(links));
-        true
+        Some(self.writer.poll_control())
+    }
+
+    /// Acknowledges kill request `seq` (the engine has halted).
+    pub fn ack_kill(&mut self, seq: u64) {
+        self.writer.ack_kill(seq);
+        self.writer
+            .add_counter(CounterId::KillRequestsAckedTotal, 1);
+    }
+
+    /// Acknowledges reset request `seq` (the engine has resumed: it was safe).
+    pub fn ack_reset(&mut self, seq: u64) {
+        self.writer.ack_reset(seq);
+        self.writer
+            .add_counter(CounterId::ResetRequestsAckedTotal, 1);
     }
 
     /// Publishes the live loop's figures now (at shutdown).
@@ -220,7 +238,14 @@ impl ShmPublisher {
             g.set(GaugeId::EquityQuoteMicros, money.equity);
             g.set(GaugeId::DrawdownQuoteMicros, money.drawdown);
             g.set(GaugeId::MaxDrawdownQuoteMicros, money.max_drawdown);
-            g.set(GaugeId::KillState, i64::from(tick.is_halted()));
+            // Live: the latched reason code (non-zero = latched); replay: 1 when halted.
+            let kill_state = if links.kill_reason != 0 {
+                links.kill_reason
+            } else {
+                i64::from(tick.is_halted())
+            };
+            g.set(GaugeId::KillState, kill_state);
+            g.set(GaugeId::RiskState, links.risk_state);
             g.set(
                 GaugeId::FramesPerSec,
                 i64::try_from(fps).unwrap_or(i64::MAX),

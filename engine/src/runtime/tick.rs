@@ -17,8 +17,10 @@ use crate::instrument::{InstrumentId, InstrumentSpec, Instruments};
 use crate::order::{Intent, RejectReason, Report};
 use crate::portfolio::Portfolio;
 use crate::risk::PreTradeRisk;
+use crate::risk::RiskMode;
 use crate::signal::SignalState;
 use crate::strategy::{OrderIdGen, Strategy};
+use crate::units::{Lots, Notional};
 
 /// Hooks for what the core thread's owner wants to see (replay's CSV, the paper venue).
 pub trait TickObserver {
@@ -26,6 +28,18 @@ pub trait TickObserver {
     fn on_applied(&mut self, _spec: &InstrumentSpec, _book: &L2Book, _update_id: u64) {}
     /// After every market event has been applied, with that instrument's book.
     fn on_market(&mut self, _event: &MarketEvent<'_>, _book: &L2Book, _ts_ns: u64) {}
+    /// After an intent entered the intent ring.
+    fn on_intent_sent(&mut self, _intent: &Intent, _ts_ns: u64) {}
+    /// After a report was applied: the instrument's position after it (lots) and, when a
+    /// fill closed a round trip, its PnL net of fees (notional units).
+    fn on_report_applied(
+        &mut self,
+        _report: &Report,
+        _position_lots: i64,
+        _round_trip_pnl: Option<Notional>,
+        _ts_ns: u64,
+    ) {
+    }
 }
 
 /// An observer that wants nothing.
@@ -206,6 +220,7 @@ impl<O: TickObserver> TickPath<O> {
             return;
         }
         self.halted = true;
+        self.risk.set_mode(RiskMode::Halted);
         for i in 0..self.books.len() {
             self.strategy.set_enabled(InstrumentId(i as u16), false);
         }
@@ -241,6 +256,48 @@ impl<O: TickObserver> TickPath<O> {
     /// Orders the engine believes open at the venue (sent and not yet finished).
     pub fn open_orders(&self) -> usize {
         self.risk.open_orders_total()
+    }
+
+    /// Resumes trading after an operator reset: strategies of synchronised books switch on.
+    pub fn resume(&mut self, ts_ns: u64) {
+        if !self.halted {
+            return;
+        }
+        self.halted = false;
+        self.risk.set_mode(RiskMode::Normal);
+        for i in 0..self.books.len() {
+            let id = InstrumentId(i as u16);
+            self.strategy.set_enabled(id, self.books[i].was_valid);
+        }
+        let receipt = self.clock.raw();
+        self.run_timers(ts_ns, receipt);
+    }
+
+    /// Sets pre-trade risk's mode (breakers: reduce-only or halted).
+    pub fn set_risk_mode(&mut self, mode: RiskMode) {
+        self.risk.set_mode(mode);
+    }
+
+    /// Asks the venue to cancel every open order on every instrument, including orders this
+    /// run did not place (the halt sequence). Cancels pass risk in every mode.
+    pub fn cancel_all_at_venue(&mut self, ts_ns: u64) {
+        for i in 0..self.books.len() {
+            if self.pending.len() < MAX_INTENTS_PER_FRAME {
+                self.pending.push(Intent::CancelAll {
+                    instrument: InstrumentId(i as u16),
+                    cause_ts_ns: ts_ns,
+                });
+            }
+        }
+        let receipt = self.clock.raw();
+        self.flush_intents(ts_ns, receipt);
+    }
+
+    /// Sets an instrument's position at start-up, from the recovered journal (the
+    /// portfolio's cost basis and PnL, and pre-trade risk's position).
+    pub fn restore_position(&mut self, id: InstrumentId, position: crate::portfolio::Position) {
+        self.risk.set_position(id, Lots(position.qty_lots));
+        self.portfolio.restore(id, position);
     }
 
     /// Runs every instrument's strategy timer and sends what it produces.
@@ -418,13 +475,14 @@ impl<O: TickObserver> TickPath<O> {
 
     fn apply_report(&mut self, report: &Report, now_ns: u64) {
         self.counters.reports += 1;
+        let mut round_trip = None;
         match report {
             Report::Accepted { .. } => self.counters.orders_accepted += 1,
             Report::Canceled { .. } => self.counters.orders_canceled += 1,
             Report::Rejected { .. } => self.counters.orders_rejected += 1,
             Report::Filled(fill) => {
                 self.counters.fills += 1;
-                self.portfolio.on_fill(fill);
+                round_trip = self.portfolio.on_fill(fill).map(|t| t.net_pnl());
             }
         }
         self.risk.on_report(report);
@@ -437,6 +495,9 @@ impl<O: TickObserver> TickPath<O> {
         if let Some(inst) = instrument {
             self.strategy.on_report(inst, report, now_ns);
         }
+        let position = instrument.map_or(0, |i| self.portfolio.position(i).0);
+        self.observer
+            .on_report_applied(report, position, round_trip, now_ns);
     }
 
     /// Risk-checks the intents the strategy produced and pushes them into the ring.
@@ -456,6 +517,7 @@ impl<O: TickObserver> TickPath<O> {
             }
             match self.intents.push(intent) {
                 Ok(()) => {
+                    self.observer.on_intent_sent(&intent, ts_ns);
                     self.counters.intents += 1;
                     let now = self.clock.raw();
                     self.intent_latency
