@@ -241,7 +241,14 @@ pub fn run(
         hub.register(poll.registry(), KILL_TOKEN)
             .map_err(|e| setup("kill-file watch", &e))?;
         tick.observer.hub = Some(hub);
-        for trip in &startup.trips {
+        if let Some(t) = &startup.restored {
+            eprintln!(
+                "obi-engine: starting {} (latched by {} in an earlier run); reset to trade",
+                t.state,
+                t.reason.name()
+            );
+        }
+        for trip in startup.restored.iter().chain(&startup.trips) {
             apply_trip(&mut tick, trip, wall.start_unix_ns);
         }
     }
@@ -257,7 +264,7 @@ pub fn run(
     let mut intents_seen = 0u64;
     let capital_micros = config.safety.breakers.capital_micros();
     let mut ring_full_seen = 0u64;
-    let mut reset_refusal_reported: Option<u64> = None;
+    let mut reset_refused_seq: Option<u64> = None;
     let mut key_refused_reported = false;
     let mut frame_buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut events = Events::with_capacity(64);
@@ -504,9 +511,11 @@ pub fn run(
             }
             if let Some(seq) = requests.reset_seq
                 && stopping_since_ns.is_none()
+                && reset_refused_seq.is_none_or(|refused| seq > refused)
             {
                 // Acknowledged only when safe: no kill file, something latched, and the
-                // reset journaled. A refused reset stays pending (the agent reports it).
+                // reset journaled. A refused request is never acted on later (the kill file
+                // going away must not resume trading by itself): only a newer request is.
                 let reset = match &mut tick.observer.hub {
                     Some(h) => h.reset("reset via obi-agent (reason in its audit log)", now_ns),
                     None => Err(ResetRefused::NotLatched),
@@ -515,13 +524,11 @@ pub fn run(
                     Ok(_) => {
                         tick.resume(now_ns);
                         p.ack_reset(seq);
-                        reset_refusal_reported = None;
                     }
-                    Err(why) if reset_refusal_reported != Some(seq) => {
-                        reset_refusal_reported = Some(seq);
-                        eprintln!("obi-engine: reset request refused: {why:?}");
+                    Err(why) => {
+                        reset_refused_seq = Some(seq);
+                        eprintln!("obi-engine: reset request {seq} refused: {why:?}");
                     }
-                    Err(_) => {}
                 }
             }
         }
@@ -738,6 +745,10 @@ fn gateway_config(config: &Config, run_id: u64) -> GatewayConfig {
         },
     };
     let mut g = GatewayConfig::new(config.venue.ws_api.to_string(), keys, run_id);
+    // USD-M needs the user-data stream base and the REST base (cancel-all, dead-man switch);
+    // spot ignores both.
+    g.stream_url = Some(config.venue.stream.to_string());
+    g.rest_url = Some(config.venue.rest.to_string());
     g.recv_window_ms = v.recv_window_ms;
     g.connect_timeout_ms = v.connect_timeout_ms;
     g.backoff = config.venue.backoff();

@@ -29,6 +29,9 @@ pub struct Startup {
     pub positions: Vec<(InstrumentId, Position)>,
     /// Trips to apply before trading (a latched halt, `OBI_KILL`, a kill file, a mismatch).
     pub trips: Vec<Trip>,
+    /// The latch as the previous run left it, when not running (apply it; already
+    /// journaled).
+    pub restored: Option<Trip>,
     /// What recovery found, for the operator.
     pub summary: String,
 }
@@ -76,6 +79,16 @@ impl SafetyHub {
             summary,
             ..Startup::default()
         };
+        if latch.state() != SafetyState::Running {
+            // A restart never resumes on its own: the latch stays until an operator reset.
+            startup.restored = Some(Trip {
+                reason: latch.reason(),
+                state: latch.state(),
+                value: 0,
+                limit: 0,
+                ts_ns: now_ns,
+            });
+        }
         let mut mismatch = !plan.is_consistent();
         if live_orders && plan.open_orders > 0 {
             mismatch = true;
