@@ -36,6 +36,14 @@ pub fn engine_bin() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+/// A fresh, empty directory `name` under `base` (tests pass `CARGO_TARGET_TMPDIR`).
+pub fn fresh_dir(base: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let dir = base.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 /// An Ed25519 key pair from a seed: (private key as PKCS#8 PEM, public key as hex).
 pub fn ed25519_keys(seed: [u8; 32]) -> anyhow::Result<(String, String)> {
     let key = SigningKey::from_bytes(&seed);

@@ -3,7 +3,7 @@
 //! keeps the latch (with the file present, and after it is removed); only an operator
 //! reset through the control word — refused while the file exists — lets it trade again.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, write_owner_only};
+use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
 use obi_bench::sim::{Sim, SimConfig, SimHandle};
 use obi_shm::{GaugeId, ReaderState, StatsReader};
 use std::path::{Path, PathBuf};
@@ -11,10 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name).expect("scratch dir")
 }
 
 fn wait_for(what: &str, limit_s: u64, mut done: impl FnMut() -> bool) {

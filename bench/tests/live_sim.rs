@@ -5,16 +5,13 @@
 //! engine must end with no crossed book, its position equal to the simulator's record of
 //! our fills, no duplicate client order id, and nothing left open.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, write_owner_only};
+use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
 use obi_bench::sim::{Sim, SimConfig};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name).expect("scratch dir")
 }
 
 #[test]

@@ -81,6 +81,22 @@ fn wait_for(what: &str, deadline_s: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A collector recording's bare snapshot and its stream frames (JSON only), in order.
+fn snapshot_and_frames(lines: &[String]) -> (String, Vec<String>) {
+    let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
+    let snapshot = lines
+        .iter()
+        .find(|l| common::recording::is_snapshot(l))
+        .and_then(json)
+        .expect("snapshot line");
+    let frames = lines
+        .iter()
+        .filter(|l| !common::recording::is_snapshot(l))
+        .filter_map(json)
+        .collect();
+    (snapshot, frames)
+}
+
 #[test]
 fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     let Some(data) = common::shared_data("live_feed_over_loopback") else {
@@ -88,17 +104,7 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     };
     let lines =
         common::recording::read_lines(&data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz"));
-    let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
-    let snapshot = lines
-        .iter()
-        .find(|l| common::recording::is_snapshot(l))
-        .and_then(json)
-        .expect("snapshot line");
-    let frames: Vec<String> = lines
-        .iter()
-        .filter(|l| !common::recording::is_snapshot(l))
-        .filter_map(json)
-        .collect();
+    let (snapshot, frames) = snapshot_and_frames(&lines);
     let total = frames.len();
     let server = RecordedMarket::start(snapshot, frames);
 
@@ -184,17 +190,7 @@ fn record_then_replay_reproduces_the_stream() {
     };
     let lines =
         common::recording::read_lines(&data.join("hftbacktest-sample/spot/ethusdt_20240808.gz"));
-    let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
-    let snapshot = lines
-        .iter()
-        .find(|l| common::recording::is_snapshot(l))
-        .and_then(json)
-        .expect("snapshot line");
-    let frames: Vec<String> = lines
-        .iter()
-        .filter(|l| !common::recording::is_snapshot(l))
-        .filter_map(json)
-        .collect();
+    let (snapshot, frames) = snapshot_and_frames(&lines);
     let total = frames.len();
     let server = RecordedMarket::start(snapshot, frames);
     server
