@@ -12,6 +12,7 @@ pub mod book;
 pub mod config;
 pub mod decimal;
 pub mod feed;
+pub mod gonogo;
 pub mod instrument;
 pub mod journal;
 pub mod live;

@@ -107,6 +107,10 @@ enum Command {
         #[arg(long)]
         no_shm: bool,
     },
+    /// Pre-live checklist: config, keys, clock, venue, balances, kill switch, breakers and
+    /// recent paper trades. Prints GO / NO-GO / CONDITIONAL with every check's result; exits
+    /// 0 (GO), 1 (NO-GO) or 3 (CONDITIONAL); 2 when the checklist itself cannot run.
+    GoNogo(obi_engine::gonogo::GoNogoArgs),
     /// Validate a config file and print what it resolves to; non-zero exit if invalid.
     CheckConfig {
         /// Engine config (TOML).
@@ -157,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shm: !no_shm,
                 record,
                 observe_only: false,
+                config_path: Some(config.clone()),
             };
             let result = run_live(cfg, options, status)?;
             match report {
@@ -180,6 +185,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shm: !no_shm,
                 record: Some(out),
                 observe_only: true,
+                config_path: None,
             };
             let result = run_live(cfg, options, false)?;
             print!("{}", result.to_text());
@@ -193,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::GoNogo(args) => obi_engine::gonogo::main(&args),
         Command::CheckConfig { config } => {
             let cfg = Config::load(&config)?;
             println!("config {} is valid", config.display());

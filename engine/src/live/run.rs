@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub record: Option<std::path::PathBuf>,
     /// Do not trade (recording only): the strategy is never switched on.
     pub observe_only: bool,
+    /// The config file the run was started from (strategy parameters are reloaded from it).
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// What the live loop hooks into the tick path: the paper venue sees market events; the
