@@ -3,7 +3,9 @@
 
 pub mod connector;
 pub mod feed;
+pub mod notify;
 pub mod record;
+pub mod reload;
 pub mod report;
 pub mod run;
 pub mod safety_hub;

@@ -2,6 +2,7 @@
 
 use super::feed::FeedStats;
 use crate::runtime::counters::Counters;
+use crate::strategy::StrategyConfig;
 use serde::Serialize;
 
 /// One instrument at the end of the run.
@@ -59,6 +60,19 @@ pub struct GatewaySummary {
     pub last_error_code: i64,
 }
 
+/// Strategy parameter reloads (SIGHUP or a changed config file).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReloadSummary {
+    /// New strategy parameters applied.
+    pub applied: u64,
+    /// Config files rejected (the running parameters stayed).
+    pub rejected: u64,
+    /// Reloads that found the strategy parameters unchanged.
+    pub unchanged: u64,
+    /// Sections the last reload found changed that only a restart applies (empty: none).
+    pub restart_needed: String,
+}
+
 /// What a live run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -106,6 +120,10 @@ pub struct RunReport {
     pub latched_reason: String,
     /// The journal writer's error, if it failed (the journal may be incomplete).
     pub journal_error: Option<String>,
+    /// Strategy parameter reloads.
+    pub reloads: ReloadSummary,
+    /// The strategy parameters in effect at the end (after any reload).
+    pub strategy: StrategyConfig,
 }
 
 impl RunReport {
@@ -195,6 +213,20 @@ impl RunReport {
                 .map(|e| format!("; JOURNAL ERROR: {e}"))
                 .unwrap_or_default()
         ));
+        let r = &self.reloads;
+        if r.applied + r.rejected + r.unchanged > 0 {
+            out.push_str(&format!(
+                "  parameter reloads: applied {}, rejected {}, unchanged {}{}\n",
+                r.applied,
+                r.rejected,
+                r.unchanged,
+                if r.restart_needed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} changed, restart to apply", r.restart_needed)
+                }
+            ));
+        }
         for i in &self.instruments {
             out.push_str(&format!(
                 "  {}: position {} ({} lots), book {}\n",

@@ -2,15 +2,18 @@
 //!
 //! One iteration: wait for socket readiness (`mio`, zero timeout when spinning); read
 //! market frames into the tick path; take snapshot replies; drain execution reports; run
-//! strategy timers once a millisecond; ask for snapshots the books need; publish to shared
-//! memory when due; check the stop flag. Connection setup, snapshots and retired sockets
+//! strategy timers once a millisecond; apply reloaded strategy parameters (between ticks);
+//! ask for snapshots the books need; publish to shared memory when due; tell systemd about
+//! state changes; check the stop flag. Connection setup, snapshots and retired sockets
 //! are handled by helper threads, so nothing here blocks; after warm-up nothing here
 //! allocates (connections and snapshot buffers are created off this thread and recycled).
 
 use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
+use super::notify::{EngineState, Notifier, Readiness};
 use super::record::Recorder;
-use super::report::{GatewaySummary, InstrumentEnd, RecordingSummary, RunReport};
+use super::reload::{ReloadCounts, ReloadEvent, ReloadSetup, Reloader};
+use super::report::{GatewaySummary, InstrumentEnd, RecordingSummary, ReloadSummary, RunReport};
 use super::safety_hub::SafetyHub;
 use super::snapshot::{SnapshotFetcher, SnapshotRequest};
 use super::streams::{combined_stream, snapshot_url};
@@ -73,7 +76,8 @@ pub struct RunOptions {
     pub record: Option<std::path::PathBuf>,
     /// Do not trade (recording only): the strategy is never switched on.
     pub observe_only: bool,
-    /// The config file the run was started from (strategy parameters are reloaded from it).
+    /// The config file the run was started from: with it, strategy parameters reload from
+    /// it on SIGHUP (a handler is installed for the process) or when it changes.
     pub config_path: Option<std::path::PathBuf>,
 }
 
@@ -254,6 +258,27 @@ pub fn run(
             apply_trip(&mut tick, trip, wall.start_unix_ns);
         }
     }
+    // systemd: READY=1 / STATUS= / RELOADING=1 / STOPPING=1 (no-op without NOTIFY_SOCKET).
+    let notifier = Notifier::from_env();
+    let reload_notifier = notifier.try_clone();
+    let mut readiness = Readiness::new(notifier);
+    // Strategy parameter reload: a cold thread validates, the loop applies between ticks.
+    let (_reloader, mut reloads_rx) = match &options.config_path {
+        Some(path) if !options.observe_only => {
+            let (reloader, rx) = Reloader::spawn(ReloadSetup {
+                path: path.clone(),
+                running: config.clone(),
+                watch_file: true,
+                sighup: true,
+                notifier: reload_notifier,
+            })
+            .map_err(|e| setup("parameter reload thread", &e))?;
+            (Some(reloader), Some(rx))
+        }
+        _ => (None, None),
+    };
+    let mut reload_counts = ReloadCounts::default();
+    let mut strategy_in_effect = config.strategy;
     if let Some(core) = config.engine.core_id {
         pin_to(core);
     }
@@ -422,6 +447,20 @@ pub fn run(
             p.pump(now_ns);
         }
         tick.on_reports(now_ns);
+        // Reloaded strategy parameters: here, between ticks, never inside a frame's handling.
+        if let Some(rx) = &mut reloads_rx {
+            while let Ok(event) = rx.pop() {
+                reload_counts.count(&event);
+                if let ReloadEvent::Apply { strategy, .. } = &event {
+                    tick.set_strategy_config(strategy);
+                    strategy_in_effect = *strategy;
+                }
+                if let Some(h) = &mut tick.observer.hub {
+                    h.note(now_ns, event.journal_text());
+                }
+                readiness.reload_done(event.status_text());
+            }
+        }
         if now_ns >= next_timer_ns {
             next_timer_ns = now_ns + IDLE_TIMER_NS;
             tick.on_idle(now_ns, raw);
@@ -535,6 +574,13 @@ pub fn run(
             }
         }
 
+        // systemd status: only a state change sends anything.
+        if readiness.is_enabled() && stopping_since_ns.is_none() {
+            let synced = link.stats.up && tick.books().iter().all(|b| b.sync.is_valid());
+            let ready = synced && links.gateway_up;
+            readiness.update(engine_state(&tick, options.observe_only, ready), ready);
+        }
+
         // Stopping: halt (cancels go out), wait for the venue to confirm, then leave.
         if stopping_since_ns.is_none() {
             let reason = if stop.load(Ordering::Relaxed) {
@@ -551,6 +597,7 @@ pub fn run(
                 if let Some(h) = &mut tick.observer.hub {
                     h.note(now_ns, r);
                 }
+                readiness.stopping(r);
                 tick.halt(now_ns);
                 tick.cancel_all_at_venue(now_ns);
                 stopping_since_ns = Some(now_ns);
@@ -665,7 +712,40 @@ pub fn run(
         safety_state: latch.map_or_else(|| "n/a".into(), |l| l.state().to_string()),
         latched_reason: latch.map_or_else(|| "none".into(), |l| l.reason().name().to_string()),
         journal_error,
+        reloads: ReloadSummary {
+            applied: reload_counts.applied,
+            rejected: reload_counts.rejected,
+            unchanged: reload_counts.unchanged,
+            restart_needed: reload_counts.restart_needed.to_string(),
+        },
+        strategy: strategy_in_effect,
     })
+}
+
+/// What the engine is doing, for systemd's status line. `ready`: every book synchronised
+/// and, live, the order gateway logged on.
+fn engine_state(tick: &TickPath<LiveObserver>, observe_only: bool, ready: bool) -> EngineState {
+    let latch = tick.observer.hub.as_ref().map(|h| *h.breakers.latch());
+    if observe_only {
+        return if ready {
+            EngineState::Recording
+        } else {
+            EngineState::Syncing
+        };
+    }
+    if tick.is_halted() {
+        return EngineState::Halted(match latch {
+            Some(l) if l.state() == SafetyState::Halted => l.reason().name(),
+            _ => "operator",
+        });
+    }
+    if !ready {
+        return EngineState::Syncing;
+    }
+    match latch {
+        Some(l) if l.state() == SafetyState::Reducing => EngineState::Reducing(l.reason().name()),
+        _ => EngineState::Trading,
+    }
 }
 
 /// Applies a trip: reduce-only, or halt with the venue asked to cancel everything.

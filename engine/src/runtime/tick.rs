@@ -273,6 +273,12 @@ impl<O: TickObserver> TickPath<O> {
         self.run_timers(ts_ns, receipt);
     }
 
+    /// Takes new strategy parameters (a hot reload). Call between frames, never from inside
+    /// one; what changes for resting orders is described at [`Strategy::set_config`].
+    pub fn set_strategy_config(&mut self, cfg: &crate::strategy::StrategyConfig) {
+        self.strategy.set_config(cfg);
+    }
+
     /// Sets pre-trade risk's mode (breakers: reduce-only or halted).
     pub fn set_risk_mode(&mut self, mode: RiskMode) {
         self.risk.set_mode(mode);

@@ -3,7 +3,7 @@
 use crate::signal::SignalConfig;
 
 /// How an entry order is priced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryMode {
     /// Rest at our touch (buy at the best bid, sell at the best ask).
@@ -14,8 +14,9 @@ pub enum EntryMode {
     Cross,
 }
 
-/// Parameters of the OBI scalper (`[strategy]` in the engine TOML).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
+/// Parameters of the OBI scalper (`[strategy]` in the engine TOML). Hot: a running engine
+/// takes new values from a reloaded config file (see [`super::Strategy::set_config`]).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StrategyConfig {
     /// OBI depth the score uses, levels per side; must be one of `signal.obi_depths_levels`.

@@ -165,6 +165,12 @@ impl InstState {
         self.enabled = enabled;
     }
 
+    /// New parameters took effect: a direction being confirmed restarts its confirmation
+    /// under them (no entry is decided partly under the old thresholds).
+    pub(crate) fn on_config_changed(&mut self) {
+        self.reset_candidate();
+    }
+
     /// Signal update: time-driven transitions, then the entry decision when flat.
     pub(crate) fn on_signals(
         &mut self,

@@ -130,6 +130,30 @@ impl Strategy {
             .map(|i| InstrumentId(i as u16))
     }
 
+    /// Takes new parameters (a hot reload; `cfg` should have passed
+    /// [`StrategyConfig::validate`]). Call between updates, never inside one. What follows:
+    ///
+    /// - Decisions from the next call on use `cfg`: entries (thresholds, size, pricing,
+    ///   spread filter), the take-profit placed after the next entry fill, stop-loss,
+    ///   time-stop, entry timeout and exit slippage — the last four also for the position
+    ///   and orders already there (a tighter stop or a shorter timeout acts on them at once).
+    /// - Resting orders are left as placed (price and size): nothing is cancelled or
+    ///   re-priced because parameters changed. A working entry still times out (now by the
+    ///   new `entry_timeout_ms`); a resting take-profit keeps its price until it fills or the
+    ///   position is exited. A smaller `order_qty_lots` never shrinks a position already held:
+    ///   exits always close the whole position.
+    /// - A running cooldown or reject backoff keeps the end time it was given.
+    /// - A direction being confirmed starts its `confirm_ms` again under the new thresholds.
+    pub fn set_config(&mut self, cfg: &StrategyConfig) {
+        if *cfg == self.cfg {
+            return;
+        }
+        self.cfg = *cfg;
+        for st in &mut self.insts {
+            st.on_config_changed();
+        }
+    }
+
     /// The configuration in use.
     pub fn config(&self) -> &StrategyConfig {
         &self.cfg
@@ -706,6 +730,56 @@ mod tests {
             0,
         );
         assert_eq!(h.s.position_lots(I), Lots(1));
+    }
+
+    #[test]
+    fn new_parameters_apply_to_the_next_decision_and_leave_resting_orders() {
+        let mut h = Harness::new(StrategyConfig::default()); // qty 1, timeout 1000, confirm 100
+        h.signals(0.9, 0);
+        let e = place(&h.signals(0.9, 100));
+        // Bigger size, shorter timeout: the resting entry is not touched by the change...
+        h.s.set_config(&StrategyConfig {
+            order_qty_lots: 4,
+            entry_timeout_ms: 300,
+            ..StrategyConfig::default()
+        });
+        assert!(
+            h.timer(150).is_empty(),
+            "no cancel because parameters changed"
+        );
+        // ...but times out by the new timeout.
+        assert_eq!(cancel_of(&h.timer(400)), e.order_id);
+        h.report(
+            Report::Canceled {
+                order_id: e.order_id,
+                ts_ns: 0,
+            },
+            401,
+        );
+        // The next entry takes the new size; a confirmation in progress restarts on change.
+        h.signals(0.9, 500);
+        h.s.set_config(&StrategyConfig {
+            order_qty_lots: 2,
+            ..StrategyConfig::default()
+        });
+        assert!(h.signals(0.9, 600).is_empty(), "confirmation restarted");
+        let e2 = place(&h.signals(0.9, 700));
+        assert_eq!(e2.qty, Lots(2));
+        // Higher threshold: a 0.9 OBI no longer enters.
+        h.report(
+            Report::Canceled {
+                order_id: e2.order_id,
+                ts_ns: 0,
+            },
+            701,
+        );
+        h.s.set_config(&StrategyConfig {
+            long_threshold: 0.95,
+            ..StrategyConfig::default()
+        });
+        assert!(h.signals(0.9, 800).is_empty());
+        assert!(h.signals(0.9, 2_000).is_empty());
+        assert_eq!(h.s.config().long_threshold, 0.95);
     }
 
     #[test]
