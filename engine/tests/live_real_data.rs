@@ -21,17 +21,36 @@ struct CoreThreadCounting;
 
 static CORE_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
+/// Set once warm-up is over: the first core-thread allocation after it keeps a backtrace.
+static MEASURING: AtomicBool = AtomicBool::new(false);
+static FIRST_ALLOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 thread_local! {
     // Set on the thread that runs the live loop: only its allocations count (the
     // connector, snapshot and server threads allocate freely, by design).
     static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
+    // Set while a backtrace is being taken (it allocates itself).
+    static IN_BACKTRACE: Cell<bool> = const { Cell::new(false) };
 }
 
 fn count() {
-    if COUNT_HERE.try_with(Cell::get).unwrap_or(false) {
-        CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    if !COUNT_HERE.try_with(Cell::get).unwrap_or(false)
+        || IN_BACKTRACE.try_with(Cell::get).unwrap_or(true)
+    {
+        return;
+    }
+    let n = CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    if MEASURING.load(Ordering::Relaxed) && n == CORE_ALLOCATIONS_AT_START.load(Ordering::Relaxed) {
+        IN_BACKTRACE.with(|b| b.set(true));
+        let trace = std::backtrace::Backtrace::force_capture().to_string();
+        if let Ok(mut first) = FIRST_ALLOCATION.lock() {
+            first.get_or_insert(trace);
+        }
+        IN_BACKTRACE.with(|b| b.set(false));
     }
 }
+
+static CORE_ALLOCATIONS_AT_START: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
 // `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
@@ -67,6 +86,16 @@ fn frames_seen(path: &Path) -> (u64, bool) {
             (frames, valid)
         }
         _ => (0, false),
+    }
+}
+
+/// The engine's stats say it is halted (risk state 2).
+fn kill_latched(path: &Path) -> bool {
+    match StatsReader::open(path) {
+        ReaderState::Ready(view) => view
+            .gauges()
+            .is_ok_and(|g| g.get(obi_shm::GaugeId::RiskState) == 2),
+        _ => false,
     }
 }
 
@@ -113,7 +142,8 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     let mut cfg: Config = common::eth_usdm_config();
     cfg.engine.shm_enabled = true;
     cfg.engine.shm_path = shm_path.clone();
-    cfg.engine.state_dir = dir.join("state");
+    let state_dir = dir.join("state");
+    cfg.engine.state_dir = state_dir.clone();
     cfg.engine.publish_interval_ms = 5;
     cfg.engine.poll_mode = PollMode::Block;
     // Trade actively, so the order path (risk, ring, paper venue, reports) runs too.
@@ -122,6 +152,10 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     cfg.strategy.short_threshold = 0.2;
     cfg.strategy.confirm_ms = 0;
     cfg.strategy.cooldown_ms = 0;
+    // The halt under test is the kill file's: trading outcomes must not trip first.
+    cfg.safety.breakers.max_consecutive_losses = 1_000_000;
+    cfg.safety.breakers.daily_loss_bps = 10_000;
+    cfg.safety.breakers.drawdown_bps = 10_000;
     let mut section = cfg.venue.section.clone();
     let base = server.addr;
     section.rest_url = Some(format!("http://{base}"));
@@ -150,11 +184,23 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
         frames > warm as u64 && valid
     });
     let before = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    CORE_ALLOCATIONS_AT_START.store(before, Ordering::Relaxed);
+    MEASURING.store(true, Ordering::Relaxed);
+    // Half way, the kill file: the halt (journal, cancel-all, strategy off) must not
+    // allocate either.
+    let half = total / 2;
+    server.released.store(half, Ordering::Release);
+    wait_for("half the frames", 120, || {
+        frames_seen(&shm_path).0 > half as u64
+    });
+    std::fs::write(state_dir.join("KILL"), b"test").expect("kill file");
+    wait_for("the kill to latch", 60, || kill_latched(&shm_path));
     server.released.store(total, Ordering::Release);
     wait_for("all frames", 120, || {
         frames_seen(&shm_path).0 > total as u64
     });
     let after = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    MEASURING.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let report = core.join().expect("core thread").expect("run");
 
@@ -175,9 +221,20 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
         report.to_text()
     );
     assert_eq!(
+        (report.safety_state.as_str(), report.latched_reason.as_str()),
+        ("halted", "kill_file"),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(report.open_orders_at_end, 0, "{}", report.to_text());
+    let first = FIRST_ALLOCATION
+        .lock()
+        .map(|f| f.clone().unwrap_or_default())
+        .unwrap_or_default();
+    assert_eq!(
         after - before,
         0,
-        "core thread allocated {} times over {} frames after warm-up",
+        "core thread allocated {} times over {} frames after warm-up; the first at:\n{first}",
         after - before,
         total - warm
     );

@@ -3,6 +3,7 @@
 
 use crate::instrument::Market;
 use crate::net::{Endpoint, backoff::BackoffConfig};
+use crate::venue::keys::{KeySource, KeyType, SecretSource};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -242,6 +243,25 @@ impl VenueConfig {
             max_ms: self.section.reconnect_max_ms,
             healthy_after_ms: self.section.reconnect_healthy_after_ms,
             max_attempts: self.section.reconnect_max_attempts,
+        }
+    }
+
+    /// Where the order API key and secret come from.
+    pub fn key_source(&self) -> KeySource {
+        let v = &self.section;
+        KeySource {
+            key_type: match v.key_kind {
+                KeyKind::Ed25519 => KeyType::Ed25519,
+                KeyKind::Hmac => KeyType::Hmac,
+            },
+            api_key_env: v.api_key_env.clone(),
+            secret: match &v.secret_file {
+                Some(file) => SecretSource::EnvThenFile {
+                    var: v.secret_env.clone(),
+                    file: file.clone(),
+                },
+                None => SecretSource::Env(v.secret_env.clone()),
+            },
         }
     }
 }

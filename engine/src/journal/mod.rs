@@ -23,5 +23,7 @@ pub use error::JournalError;
 pub use file::{FILE_HEADER, Journal, Recovered, TailStatus};
 pub use record::{Anchors, OPERATOR_TEXT_MAX, OperatorAction, Record, RecordBody, ShortText};
 pub use recovery::{Recovery, RecoveryError, StatePaths, recover, recover_files};
-pub use state::{InstrumentState, JournalState, LatchState, OpenOrder, OrderSide, RestorePlan};
+pub use state::{
+    InstrumentState, JournalState, LatchState, OpenOrder, OrderSide, RestorePlan, UnreconciledRun,
+};
 pub use writer::{Full, JournalSender, JournalWriter, WriterSummary};

@@ -65,6 +65,9 @@ pub enum OperatorAction {
     Reset = 2,
     /// A note in the journal (no state change).
     Note = 3,
+    /// Every earlier run's orders were reconciled with the venue (their fills are booked,
+    /// none is left open): they leave the open-order list.
+    Reconciled = 4,
 }
 
 impl OperatorAction {
@@ -74,6 +77,7 @@ impl OperatorAction {
             1 => Some(OperatorAction::Kill),
             2 => Some(OperatorAction::Reset),
             3 => Some(OperatorAction::Note),
+            4 => Some(OperatorAction::Reconciled),
             _ => None,
         }
     }

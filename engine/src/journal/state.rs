@@ -88,6 +88,20 @@ pub struct OpenOrder {
     pub accepted: bool,
 }
 
+/// A run whose orders have not been reconciled with the venue yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnreconciledRun {
+    /// Run (session) number, from 1.
+    pub session: u64,
+    /// The run's start time (its session-start record), Unix ns: the run's client order ids
+    /// are derived from it in seconds.
+    pub start_ns: u64,
+    /// Highest order id the journal saw sent in the run (order ids rise by one per order,
+    /// so a venue order of the run above it is one whose record was lost).
+    pub max_order_id: u64,
+}
+
 /// The latch as recorded.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +148,9 @@ pub struct JournalState {
     /// Fills whose instrument id had no instrument record in their run (booked under
     /// `#<id>`; any is a mismatch to reconcile).
     pub orphan_fills: u64,
+    /// Runs since the last reconciliation with the venue, oldest first.
+    #[serde(default)]
+    pub unreconciled: Vec<UnreconciledRun>,
 }
 
 /// How recovered accounting maps onto this run's instruments.
@@ -225,6 +242,11 @@ impl JournalState {
             RecordBody::SessionStart { .. } => {
                 self.sessions += 1;
                 self.bindings.clear();
+                self.unreconciled.push(UnreconciledRun {
+                    session: self.sessions,
+                    start_ns: record.ts_ns,
+                    max_order_id: 0,
+                });
             }
             RecordBody::Instrument { id, symbol } => {
                 let i = usize::from(id.0);
@@ -235,6 +257,13 @@ impl JournalState {
                 self.slot(symbol.as_str());
             }
             RecordBody::OrderSent(o) => {
+                if let Some(run) = self
+                    .unreconciled
+                    .last_mut()
+                    .filter(|r| r.session == self.sessions)
+                {
+                    run.max_order_id = run.max_order_id.max(o.order_id.0);
+                }
                 let symbol = self.symbol_or_orphan(o.instrument.0);
                 self.open_orders.push(OpenOrder {
                     session: self.sessions,
@@ -306,6 +335,11 @@ impl JournalState {
                     };
                 }
                 OperatorAction::Note => {}
+                OperatorAction::Reconciled => {
+                    let current = self.sessions;
+                    self.open_orders.retain(|o| o.session == current);
+                    self.unreconciled.retain(|r| r.session == current);
+                }
             },
             RecordBody::Anchors(a) => self.anchors = Some(a),
         }
@@ -326,5 +360,64 @@ impl JournalState {
                 operator_text: text.unwrap_or_default().to_string(),
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::ShortText;
+    use crate::order::{NewOrder, TimeInForce};
+
+    fn rec(seq: u64, ts_ns: u64, body: RecordBody) -> Record {
+        Record { seq, ts_ns, body }
+    }
+
+    fn sent(order_id: u64) -> RecordBody {
+        RecordBody::OrderSent(NewOrder {
+            order_id: OrderId(order_id),
+            instrument: crate::instrument::InstrumentId(0),
+            side: Side::Bid,
+            price: Ticks(100),
+            qty: Lots(2),
+            tif: TimeInForce::Gtc,
+            cause_ts_ns: 0,
+        })
+    }
+
+    #[test]
+    fn runs_stay_unreconciled_until_a_reconciled_record_and_keep_their_highest_order_id() {
+        let mut s = JournalState::default();
+        let mut seq = 0;
+        let mut push = |s: &mut JournalState, ts: u64, body| {
+            seq += 1;
+            assert!(s.apply(&rec(seq, ts, body)));
+        };
+        push(&mut s, 5_000_000_000, RecordBody::SessionStart { pid: 1 });
+        push(&mut s, 5_000_000_001, sent(1));
+        push(&mut s, 5_000_000_002, sent(2));
+        push(&mut s, 9_000_000_000, RecordBody::SessionStart { pid: 2 });
+        push(&mut s, 9_000_000_001, sent(1));
+        let runs: Vec<(u64, u64, u64)> = s
+            .unreconciled
+            .iter()
+            .map(|r| (r.session, r.start_ns, r.max_order_id))
+            .collect();
+        assert_eq!(runs, vec![(1, 5_000_000_000, 2), (2, 9_000_000_000, 1)]);
+        assert_eq!(s.open_orders.len(), 3);
+        push(
+            &mut s,
+            9_000_000_002,
+            RecordBody::Operator {
+                action: OperatorAction::Reconciled,
+                reason: ReasonCode::None,
+                text: ShortText::new("reconciled"),
+            },
+        );
+        // Only the current run's orders and run stay.
+        assert_eq!(s.unreconciled.len(), 1);
+        assert_eq!(s.unreconciled[0].session, 2);
+        assert_eq!(s.open_orders.len(), 1);
+        assert_eq!(s.open_orders[0].session, 2);
     }
 }

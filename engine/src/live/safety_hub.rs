@@ -14,12 +14,13 @@ use crate::journal::{
     JournalSender, JournalWriter, OperatorAction, RecordBody, ShortText, StatePaths, WriterSummary,
     recover,
 };
-use crate::order::{Intent, Report};
+use crate::order::{Fill, Intent, Report};
 use crate::portfolio::Position;
 use crate::safety::{
     Breakers, KillWatch, ReasonCode, ResetRefused, SafetyState, Trip, env_kill_from_process,
 };
 use crate::units::Notional;
+use crate::venue::binance::reconcile;
 use std::path::PathBuf;
 
 /// What start-up recovered, for the run loop to apply to the tick path.
@@ -50,8 +51,9 @@ pub struct SafetyHub {
 
 impl SafetyHub {
     /// Recovers the state directory and sets up the journal writer, breakers and kill watch.
-    /// `live_orders` says whether orders go to a real venue (then open orders left by a
-    /// previous run are a mismatch: they may still rest at the venue).
+    /// `live_orders` says whether orders go to a real venue: then the earlier runs' orders
+    /// are reconciled with it first (missed fills booked, everything open cancelled; an
+    /// order not ours or a journal ahead of the venue starts halted).
     pub fn start(
         config: &Config,
         now_ns: u64,
@@ -90,11 +92,39 @@ impl SafetyHub {
             });
         }
         let mut mismatch = !plan.is_consistent();
-        if live_orders && plan.open_orders > 0 {
-            mismatch = true;
-        }
-        if plan.positions.iter().any(|(_, p)| p.qty_lots != 0) {
-            // The strategy starts flat; a position it did not open waits for an operator.
+        // Live: ask the venue what happened to every order of the runs not reconciled yet
+        // (fills the journal missed are booked below); paper orders died with their process.
+        let mut venue_fills = Vec::new();
+        let mut reconciled = !live_orders;
+        if live_orders {
+            let needed = reconcile::needed(&recovery.state);
+            match reconcile::reconcile(&config.venue, &config.instruments, &recovery.state) {
+                Ok(r) => {
+                    startup.summary.push_str(&r.summary());
+                    startup.summary.push('\n');
+                    mismatch |= !r.mismatches.is_empty();
+                    venue_fills = r.fills;
+                    reconciled = true;
+                }
+                Err(e) if needed => {
+                    startup.summary.push_str(&format!(
+                        "cannot reconcile with the venue ({e}): starting halted\n"
+                    ));
+                    mismatch = true;
+                }
+                Err(e) => {
+                    // Nothing to confirm: the gateway's own connection will tell.
+                    startup.summary.push_str(&format!(
+                        "venue check skipped ({e}); the journal has nothing to confirm\n"
+                    ));
+                    reconciled = true;
+                }
+            }
+            for f in &venue_fills {
+                book_fill(&mut startup.positions, f);
+            }
+        } else if plan.positions.iter().any(|(_, p)| p.qty_lots != 0) {
+            // Paper: no venue confirms a position; it waits for an operator.
             mismatch = true;
         }
         if mismatch && let Some(t) = breakers.on_kill(ReasonCode::RecoveryMismatch, now_ns) {
@@ -112,6 +142,23 @@ impl SafetyHub {
             .start_writer(&config.journal)
             .map_err(|e| format!("cannot start the journal writer: {e}"))?;
         let _ = journal.push_session_start(now_ns, std::process::id(), &config.instruments);
+        for f in &venue_fills {
+            let _ = journal.push(now_ns, RecordBody::Fill(*f));
+        }
+        if reconciled {
+            let _ = journal.push_durable(
+                now_ns,
+                RecordBody::Operator {
+                    action: OperatorAction::Reconciled,
+                    reason: ReasonCode::None,
+                    text: ShortText::new(if live_orders {
+                        "earlier runs reconciled with the venue"
+                    } else {
+                        "paper: earlier runs' orders ended with them"
+                    }),
+                },
+            );
+        }
         let mut hub = SafetyHub {
             breakers,
             kill,
@@ -241,4 +288,16 @@ impl SafetyHub {
             self.breakers.on_journal_unavailable();
         }
     }
+}
+
+/// Adds a fill the venue reported (and the journal missed) to the positions to restore.
+fn book_fill(positions: &mut Vec<(InstrumentId, Position)>, f: &Fill) {
+    let i = match positions.iter().position(|(id, _)| *id == f.instrument) {
+        Some(i) => i,
+        None => {
+            positions.push((f.instrument, Position::default()));
+            positions.len() - 1
+        }
+    };
+    positions[i].1.apply(f.side, f.price, f.qty, f.fee);
 }

@@ -12,6 +12,9 @@ use crate::units::Side;
 use crate::venue::keys::{Credentials, KeyType};
 use std::fmt::Write as _;
 
+/// Most orders one `allOrders` answer holds (Binance's maximum `limit`).
+pub const ALL_ORDERS_PAGE: u16 = 1000;
+
 /// Which order API the requests are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
@@ -44,6 +47,10 @@ pub enum Method {
     OrderStatus,
     /// `openOrders.status`.
     OpenOrdersStatus,
+    /// `allOrders` (spot): every order of a symbol from a start time.
+    AllOrders,
+    /// `myTrades` (spot): the trades of one order.
+    MyTrades,
 }
 
 impl Method {
@@ -60,6 +67,8 @@ impl Method {
             Method::CancelAll => "openOrders.cancelAll",
             Method::OrderStatus => "order.status",
             Method::OpenOrdersStatus => "openOrders.status",
+            Method::AllOrders => "allOrders",
+            Method::MyTrades => "myTrades",
         }
     }
 }
@@ -350,6 +359,40 @@ impl RequestWriter {
         self.begin();
         self.text("symbol", spec.symbol.as_str());
         self.finish(id, Method::OpenOrdersStatus, auth, timestamp_ms, creds)
+    }
+
+    /// `allOrders` for one symbol: orders created at or after `start_time_ms` (Unix ms), at
+    /// most [`ALL_ORDERS_PAGE`] (the venue's maximum), oldest first.
+    pub fn all_orders(
+        &mut self,
+        id: u64,
+        auth: Auth,
+        timestamp_ms: i64,
+        spec: &InstrumentSpec,
+        start_time_ms: i64,
+        creds: &Credentials,
+    ) -> &str {
+        self.begin();
+        self.text("symbol", spec.symbol.as_str());
+        self.number("startTime", start_time_ms);
+        self.number("limit", i64::from(ALL_ORDERS_PAGE));
+        self.finish(id, Method::AllOrders, auth, timestamp_ms, creds)
+    }
+
+    /// `myTrades` of one order (by the venue's `orderId`).
+    pub fn my_trades(
+        &mut self,
+        id: u64,
+        auth: Auth,
+        timestamp_ms: i64,
+        spec: &InstrumentSpec,
+        venue_order_id: u64,
+        creds: &Credentials,
+    ) -> &str {
+        self.begin();
+        self.text("symbol", spec.symbol.as_str());
+        self.number("orderId", venue_order_id as i64);
+        self.finish(id, Method::MyTrades, auth, timestamp_ms, creds)
     }
 
     /// The signing payload of the last signed request (for tests and diagnostics; it holds
