@@ -7,6 +7,7 @@ use obi_engine::units::Side;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
+use super::account::QueryWindow;
 use super::auth::{bad_key, check_timestamp, signing_payload, verify_ed25519, verify_hmac};
 use super::orders::{OrderType, PlaceRequest, Tif};
 use super::outbox::ConnHandle;
@@ -105,11 +106,31 @@ fn order_id_param(params: &Map<String, Value>) -> Option<u64> {
     }
 }
 
+/// An optional whole-number parameter: absent is `None`, a malformed value is -1100.
+fn u64_param(params: &Map<String, Value>, name: &str) -> Result<Option<u64>, ApiError> {
+    match params.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| illegal(name)),
+        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| illegal(name)),
+        Some(_) => Err(illegal(name)),
+    }
+}
+
+/// The `startTime` / `endTime` / `limit` of a history query.
+fn window_params(params: &Map<String, Value>) -> Result<QueryWindow, ApiError> {
+    QueryWindow::new(
+        u64_param(params, "startTime")?,
+        u64_param(params, "endTime")?,
+        u64_param(params, "limit")?,
+    )
+}
+
 fn weight_of(method: &str) -> u64 {
     match method {
         "session.logon" | "userDataStream.subscribe" => 2,
         "order.status" => 4,
         "openOrders.status" => 6,
+        "account.status" | "allOrders" | "myTrades" => 20,
         _ => 1,
     }
 }
@@ -349,6 +370,22 @@ fn dispatch(
         "openOrders.status" => {
             let symbol = mandatory(params, "symbol")?;
             st.open_status(symbol)
+        }
+        "account.status" => Ok(st.account_status(now_ms)),
+        "allOrders" => {
+            let symbol = mandatory(params, "symbol")?;
+            let window = window_params(params)?;
+            st.all_orders(symbol, u64_param(params, "orderId")?, window)
+        }
+        "myTrades" => {
+            let symbol = mandatory(params, "symbol")?;
+            let window = window_params(params)?;
+            st.my_trades(
+                symbol,
+                u64_param(params, "orderId")?,
+                u64_param(params, "fromId")?,
+                window,
+            )
         }
         _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
     }

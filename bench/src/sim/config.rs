@@ -38,6 +38,8 @@ pub struct SimConfig {
     pub auth: AuthConfig,
     /// Fault injection; every switch off by default.
     pub faults: FaultConfig,
+    /// The simulated account's starting balances.
+    pub account: AccountConfig,
 }
 
 impl Default for SimConfig {
@@ -54,6 +56,27 @@ impl Default for SimConfig {
             matching: MatchingConfig::default(),
             auth: AuthConfig::default(),
             faults: FaultConfig::default(),
+            account: AccountConfig::default(),
+        }
+    }
+}
+
+/// Starting balances of the one simulated account (`account.status`). Fills move them; orders
+/// are not refused for want of balance.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountConfig {
+    /// Base asset (`ETH` of `ETHUSDT`) at start, decimal text, at most 8 decimals.
+    pub base_balance: String,
+    /// Quote asset (`instrument.quote_asset`) at start, decimal text, at most 8 decimals.
+    pub quote_balance: String,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        Self {
+            base_balance: "10".to_owned(),
+            quote_balance: "100000".to_owned(),
         }
     }
 }
@@ -228,12 +251,16 @@ fn invalid(key: &'static str, why: impl Into<String>) -> SimConfigError {
 
 /// The parts of a config that need checking, in the form the simulator uses.
 #[derive(Clone, Debug)]
-pub(crate) struct Resolved {
+pub struct Resolved {
     pub spec: InstrumentSpec,
     pub start_price_ticks: i64,
     pub api_key: Option<String>,
     pub ed25519: Option<VerifyingKey>,
     pub hmac_secret: Option<Vec<u8>>,
+    /// Starting base balance, balance units (`account::BALANCE_DECIMALS`).
+    pub base_balance_units: i128,
+    /// Starting quote balance, balance units.
+    pub quote_balance_units: i128,
 }
 
 impl SimConfig {
@@ -373,12 +400,21 @@ impl SimConfig {
                 "is needed when a key is configured",
             ));
         }
+        let balance = |key: &'static str, text: &str| {
+            super::account::parse_balance(text).ok_or_else(|| {
+                invalid(key, "must be a decimal number >= 0 with at most 8 decimals")
+            })
+        };
+        let base_balance_units = balance("account.base_balance", &self.account.base_balance)?;
+        let quote_balance_units = balance("account.quote_balance", &self.account.quote_balance)?;
         Ok(Resolved {
             spec,
             start_price_ticks,
             api_key: a.api_key.clone(),
             ed25519,
             hmac_secret,
+            base_balance_units,
+            quote_balance_units,
         })
     }
 

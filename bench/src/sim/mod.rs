@@ -14,8 +14,42 @@
 //!   `session.logon`, per-request HMAC-SHA256, `rateLimits`, and execution reports on
 //!   subscribed connections.
 //!
+//!   Besides the order methods: `time` (unsigned), and, signed like `order.status`,
+//!   `account.status`, `allOrders` and `myTrades` (below).
+//!
 //! Every WebSocket connection gets a ping every `ping_interval_ms`; client pings are answered
 //! with pongs.
+//!
+//! # The account and its queries
+//!
+//! One simulated account holds the instrument's base asset (the symbol without
+//! `instrument.quote_asset`) and quote asset, starting from `[account]` `base_balance` and
+//! `quote_balance` (defaults 10 and 100000). Fills move them (fees in the quote asset);
+//! resting orders lock the remaining quantity (sells, base) or notional (buys, quote);
+//! free = total − locked. Orders are never refused for want of balance.
+//!
+//! - `account.status` → Binance's account object: `makerCommission`/`takerCommission` (bps),
+//!   `commissionRates`, `canTrade`, `accountType` `SPOT`, `updateTime`, `permissions`,
+//!   `uid`, and `balances: [{"asset","free","locked"}]` (8-decimal text).
+//! - `allOrders` (`symbol`; optional `orderId`, `startTime`, `endTime` on placement time,
+//!   `limit` 1..1000, default 500) → every order in `order.status` shape, oldest first;
+//!   with `orderId` or `startTime` the oldest `limit` rows from there, else the most recent
+//!   `limit`; times given make `orderId` ignored (as Binance).
+//! - `myTrades` (`symbol`; optional `orderId`, `fromId`, `startTime`, `endTime`, `limit`) →
+//!   our fills `{"symbol","id","orderId","orderListId","price","qty","quoteQty",
+//!   "commission","commissionAsset","time","isBuyer","isMaker","isBestMatch"}`, oldest
+//!   first; `fromId` with a time is -1128; a window over 24 h or `startTime > endTime` is
+//!   -1127; a `limit` outside 1..1000 is -1130.
+//!
+//! # Orders placed "behind the engine's back"
+//!
+//! The account is the venue's, not the connection's: any number of WebSocket API connections
+//! may use the one configured key (log on with Ed25519, or sign each request with HMAC) and
+//! place, cancel and query orders on the same account. A test that opens a second
+//! connection with the engine's key and sends `order.place` gets an order the engine did not
+//! send: the engine's subscribed connection receives its execution reports, and
+//! `openOrders.status`, `openOrders.cancelAll`, `allOrders` and the record include it
+//! (`bench/tests/sim_account.rs` does exactly this).
 //!
 //! # Market and matching
 //!
@@ -66,6 +100,7 @@
 //! reaction time, that is the engine's frame-in to order-out time plus both loopback hops;
 //! without pacing, frames arrive faster than orders and the sample means little.
 
+mod account;
 mod api;
 mod auth;
 mod config;
@@ -89,8 +124,8 @@ use obi_engine::instrument::{InstrumentSpec, Market};
 use obi_engine::units::Level;
 
 pub use config::{
-    AuthConfig, FaultConfig, InstrumentConfig, MatchingConfig, SimConfig, SimConfigError,
-    SynthSettings, parse_ed25519_public_key,
+    AccountConfig, AuthConfig, FaultConfig, InstrumentConfig, MatchingConfig, SimConfig,
+    SimConfigError, SynthSettings, parse_ed25519_public_key,
 };
 pub use record::{FaultCounts, FillRecord, OrderRecord, SimRecord};
 
@@ -300,7 +335,7 @@ impl Sim {
         let addr = listener.local_addr()?;
         let clock = Clock::new();
         let spec = resolved.spec;
-        let state = State::new(&cfg, spec, &initial, clock.now_ns());
+        let state = State::new(&cfg, &resolved, &initial, clock.now_ns());
         let shared = Arc::new(Shared {
             writer: FrameWriter {
                 symbol: spec.symbol.as_str().to_owned(),

@@ -31,6 +31,8 @@ pub struct OrderRecord {
 /// One fill of one of our orders.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FillRecord {
+    /// Trade id (`id` in `myTrades`, `t` in execution reports), from 1.
+    pub trade_id: u64,
     /// Venue order id.
     pub order_id: u64,
     /// Client order id.

@@ -12,7 +12,8 @@ use obi_engine::paper::PaperVenue;
 use obi_engine::units::{Level, Lots, Side, Ticks};
 use serde_json::Value;
 
-use super::config::SimConfig;
+use super::account::{Account, QueryWindow};
+use super::config::{Resolved, SimConfig};
 use super::orders::{
     Decimals, LastTrade, Order, OrderStatus, OrderType, PlaceRequest, Tif, execution_report,
     side_str,
@@ -87,6 +88,9 @@ pub struct State {
     unknown_fired: u64,
     next_own_trade_id: u64,
     generated_ids: u64,
+    account: Account,
+    maker_fee_bps: f64,
+    taker_fee_bps: f64,
 }
 
 fn ms(ns: u64) -> u64 {
@@ -95,7 +99,8 @@ fn ms(ns: u64) -> u64 {
 
 impl State {
     /// A venue for `spec` starting from `initial`.
-    pub fn new(cfg: &SimConfig, spec: InstrumentSpec, initial: &InitialBook, now_ns: u64) -> State {
+    pub fn new(cfg: &SimConfig, resolved: &Resolved, initial: &InitialBook, now_ns: u64) -> State {
+        let spec = resolved.spec;
         let mut book = L2Book::with_capacity(4096);
         book.apply_snapshot(&initial.bids, &initial.asks);
         let mut paper = PaperVenue::new(cfg.paper_config(), 1);
@@ -132,6 +137,14 @@ impl State {
             unknown_fired: 0,
             next_own_trade_id: 1,
             generated_ids: 0,
+            account: Account::new(
+                spec,
+                &cfg.instrument.quote_asset,
+                resolved.base_balance_units,
+                resolved.quote_balance_units,
+            ),
+            maker_fee_bps: cfg.matching.maker_fee_bps,
+            taker_fee_bps: cfg.matching.taker_fee_bps,
         }
     }
 
@@ -297,7 +310,9 @@ impl State {
                     self.next_own_trade_id += 1;
                     *self.record.position_lots.entry(symbol.clone()).or_insert(0) +=
                         f.side.sign() * f.qty.0;
+                    self.account.on_fill(f.side, f.price.0, f.qty.0, f.fee);
                     self.record.fills.push(FillRecord {
+                        trade_id: t.trade_id,
                         order_id: o.order_id,
                         client_order_id: o.req.client_order_id.clone(),
                         side: side_str(f.side).to_owned(),
@@ -548,6 +563,119 @@ impl State {
                 .map(|o| o.status_json(self.symbol(), &self.decimals))
                 .collect(),
         ))
+    }
+
+    /// `account.status`: Binance's account shape with the two balances (locked = what resting
+    /// orders hold: quote for buys, base for sells).
+    pub fn account_status(&self, now_ms: u64) -> Value {
+        let (mut base_locked, mut quote_locked) = (0i128, 0i128);
+        for o in self.orders.iter().filter(|o| o.status.is_open()) {
+            let leaves_lots = o.req.qty_lots - o.executed_lots;
+            match o.req.side {
+                Side::Bid => {
+                    quote_locked += self
+                        .account
+                        .notional_units(i128::from(o.req.price_ticks) * i128::from(leaves_lots));
+                }
+                Side::Ask => base_locked += self.account.lots_units(leaves_lots),
+            }
+        }
+        // Binance gives commissions as whole bps and as rates.
+        let rate = |bps: f64| format!("{:.8}", bps / 10_000.0);
+        serde_json::json!({
+            "makerCommission": self.maker_fee_bps.round() as i64,
+            "takerCommission": self.taker_fee_bps.round() as i64,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {
+                "maker": rate(self.maker_fee_bps),
+                "taker": rate(self.taker_fee_bps),
+                "buyer": "0.00000000",
+                "seller": "0.00000000",
+            },
+            "canTrade": true,
+            "canWithdraw": false,
+            "canDeposit": false,
+            "brokered": false,
+            "requireSelfTradePrevention": false,
+            "preventSor": false,
+            "updateTime": now_ms,
+            "accountType": "SPOT",
+            "balances": self.account.balances_json(base_locked, quote_locked),
+            "permissions": ["SPOT"],
+            "uid": 1,
+        })
+    }
+
+    /// `allOrders`: every order of `symbol` (oldest first) with `orderId >= from_order_id`
+    /// when given, placed within `window`; a starting point keeps the oldest `limit`, else
+    /// the most recent `limit` are kept. Binance ignores `orderId` when a time is given.
+    pub fn all_orders(
+        &self,
+        symbol: &str,
+        from_order_id: Option<u64>,
+        window: QueryWindow,
+    ) -> Result<Value, ApiError> {
+        self.check_symbol(symbol)?;
+        let timed = window.start_ms.is_some() || window.end_ms.is_some();
+        let from_id = if timed { None } else { from_order_id };
+        let rows: Vec<Value> = self
+            .orders
+            .iter()
+            .filter(|o| from_id.is_none_or(|id| o.order_id >= id) && window.contains(o.time_ms))
+            .map(|o| o.status_json(self.symbol(), &self.decimals))
+            .collect();
+        let from_start = from_id.is_some() || window.start_ms.is_some();
+        Ok(Value::Array(window.take(rows, from_start)))
+    }
+
+    /// `myTrades`: our fills of `symbol` (oldest first), of one order when `order_id` is
+    /// given, with `id >= from_id` or within `window` (not both: -1128).
+    pub fn my_trades(
+        &self,
+        symbol: &str,
+        order_id: Option<u64>,
+        from_id: Option<u64>,
+        window: QueryWindow,
+    ) -> Result<Value, ApiError> {
+        self.check_symbol(symbol)?;
+        let timed = window.start_ms.is_some() || window.end_ms.is_some();
+        if timed && from_id.is_some() {
+            return Err(ApiError::bad(
+                -1128,
+                "Combination of optional parameters invalid.",
+            ));
+        }
+        let d = &self.decimals;
+        let rows: Vec<Value> = self
+            .record
+            .fills
+            .iter()
+            .filter(|f| {
+                order_id.is_none_or(|id| f.order_id == id)
+                    && from_id.is_none_or(|id| f.trade_id >= id)
+                    && window.contains(ms(f.ts_ns))
+            })
+            .map(|f| {
+                serde_json::json!({
+                    "symbol": self.symbol(),
+                    "id": f.trade_id,
+                    "orderId": f.order_id,
+                    "orderListId": -1,
+                    "price": d.price(f.price_ticks),
+                    "qty": d.qty(f.qty_lots),
+                    "quoteQty": d.notional(i128::from(f.price_ticks) * i128::from(f.qty_lots)),
+                    "commission": f.fee,
+                    "commissionAsset": self.quote_asset,
+                    "time": ms(f.ts_ns),
+                    "isBuyer": f.side == "BUY",
+                    "isMaker": f.maker,
+                    "isBestMatch": true,
+                })
+            })
+            .collect();
+        let from_start = from_id.is_some() || window.start_ms.is_some();
+        Ok(Value::Array(window.take(rows, from_start)))
     }
 
     /// A copy of the record with the order list and open orders filled in.
