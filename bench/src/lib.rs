@@ -4,6 +4,7 @@
 pub mod data;
 pub mod gates;
 pub mod harness;
+pub mod kill_latency;
 pub mod latency;
 pub mod live_demo;
 pub mod sim;

@@ -33,6 +33,9 @@ enum Command {
     /// Wire-to-wire latency (simulator frame out → engine order in) next to a loopback TCP
     /// ping-pong measured in the same run, and reconnect-to-resynced time.
     Wire(WireArgs),
+    /// Kill file → `openOrders.cancelAll` at the simulator, the real engine trading live,
+    /// next to a bare inotify watcher's wake-up measured in the same run.
+    KillLatency(KillLatencyArgs),
     /// Run one instruction-count gate workload (used under callgrind by scripts/icount-gate.sh).
     GateWorkload(GateArgs),
 }
@@ -54,6 +57,37 @@ struct LiveArgs {
     /// Inject faults (drops, gaps, malformed frames, rejects, status unknown, serverShutdown).
     #[arg(long)]
     faults: bool,
+}
+
+#[derive(Debug, Args)]
+struct KillLatencyArgs {
+    /// Trials (one engine start and one kill each).
+    #[arg(long, default_value_t = 30)]
+    trials: usize,
+    /// Market seed of the first trial.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Market pace (1 = real time).
+    #[arg(long, default_value_t = 4.0)]
+    speed: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_kill_latency(args: &KillLatencyArgs) -> anyhow::Result<()> {
+    let report = obi_bench::kill_latency::run(&obi_bench::kill_latency::KillLatencyOptions {
+        trials: args.trials,
+        seed: args.seed,
+        speed: args.speed,
+        ..Default::default()
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +302,7 @@ fn main() -> anyhow::Result<()> {
         Command::GateWorkload(args) => run_gate(args),
         Command::Latency(args) => run_latency(args),
         Command::Wire(args) => run_wire(args),
+        Command::KillLatency(args) => run_kill_latency(args),
         Command::Live(args) => {
             let ok = obi_bench::live_demo::run(&obi_bench::live_demo::LiveDemoOptions {
                 duration_s: args.duration_s,

@@ -260,6 +260,17 @@ struct Call<'a> {
     now_ns: u64,
     /// When the request frame had been read, Unix ns.
     received_ns: u64,
+    /// The same moment read from `SystemTime` (for comparisons with other processes).
+    received_unix_ns: u64,
+}
+
+/// Most cancel receipt times kept per kind.
+const MAX_CANCEL_RECEIPTS: usize = 100_000;
+
+fn push_receipt(v: &mut Vec<u64>, unix_ns: u64) {
+    if v.len() < MAX_CANCEL_RECEIPTS {
+        v.push(unix_ns);
+    }
 }
 
 /// Runs one method against the venue state.
@@ -275,8 +286,16 @@ fn dispatch(
         params,
         now_ns,
         received_ns,
+        received_unix_ns,
     } = *call;
     let now_ms = now_ns / 1_000_000;
+    match method {
+        "openOrders.cancelAll" => {
+            push_receipt(&mut st.record.cancel_all_received_unix_ns, received_unix_ns);
+        }
+        "order.cancel" => push_receipt(&mut st.record.cancel_received_unix_ns, received_unix_ns),
+        _ => {}
+    }
     // `userDataStream.*` need a logged-on session (checked below), not a timestamp.
     let signed = !matches!(
         method,
@@ -394,6 +413,7 @@ fn dispatch(
 /// Handles one text frame from an API connection: the response (and any execution reports)
 /// go to the connection queues.
 pub fn handle_text(shared: &Shared, conn: &Arc<ConnHandle>, session: &mut ApiSession, text: &str) {
+    let received_unix_ns = super::unix_now_ns();
     let received_ns = shared.clock.now_ns();
     let mut st = shared.lock_state();
     st.record.api_requests += 1;
@@ -453,6 +473,7 @@ pub fn handle_text(shared: &Shared, conn: &Arc<ConnHandle>, session: &mut ApiSes
             params,
             now_ns,
             received_ns,
+            received_unix_ns,
         };
         dispatch(shared, conn, session, &mut st, &call)
     };

@@ -91,6 +91,15 @@
 //! assert_eq!(record.duplicate_client_order_ids, 0);
 //! ```
 //!
+//! # Cancel receipts
+//!
+//! Every `openOrders.cancelAll` and `order.cancel` request is stamped with `SystemTime` (Unix
+//! ns) when its frame has been read, before the venue lock is taken:
+//! [`SimRecord::cancel_all_received_unix_ns`] and [`SimRecord::cancel_received_unix_ns`]
+//! (also in `--report-out`), [`SimHandle::cancel_all_received_unix_ns`] in process. Another
+//! process on the machine reading `SystemTime` can subtract its own timestamps from these
+//! (`obi-bench kill-latency` does).
+//!
 //! # Wire-to-wire samples
 //!
 //! When a market connection's thread hands queued frames to its socket, it stores the time
@@ -147,6 +156,13 @@ pub enum SimError {
     /// The listener or a thread could not be set up.
     #[error("cannot start: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// `SystemTime` now as Unix ns (0 before 1970, saturating far in the future).
+pub fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Wall-clock Unix time that never goes backwards (a fixed offset plus a monotonic clock).
@@ -395,6 +411,20 @@ impl SimHandle {
     /// A copy of the record so far.
     pub fn record(&self) -> SimRecord {
         self.shared.record()
+    }
+
+    /// Receipt times (Unix ns, `SystemTime`) of every `openOrders.cancelAll` so far.
+    pub fn cancel_all_received_unix_ns(&self) -> Vec<u64> {
+        self.shared
+            .lock_state()
+            .record
+            .cancel_all_received_unix_ns
+            .clone()
+    }
+
+    /// How many of our orders rest at the venue now.
+    pub fn open_order_count(&self) -> usize {
+        self.shared.lock_state().open_order_count()
     }
 
     /// The simulator's own book: `(last_update_id, best `depth` bids, best `depth` asks)`.

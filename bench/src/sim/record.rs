@@ -96,6 +96,11 @@ pub struct SimRecord {
     /// Wire-to-wire samples, ns: for each `order.place`/`order.cancel`, the time from the
     /// last market frame written to any stream connection to the request's receipt.
     pub order_latency_ns: Vec<u64>,
+    /// Receipt time (Unix ns, `SystemTime`: the clock other processes on this machine read)
+    /// of every `openOrders.cancelAll` request, valid or not, in order (first 100,000).
+    pub cancel_all_received_unix_ns: Vec<u64>,
+    /// Receipt time (Unix ns, `SystemTime`) of every `order.cancel` request (first 100,000).
+    pub cancel_received_unix_ns: Vec<u64>,
     /// Market frames written to stream connections (all connections).
     pub frames_sent: u64,
     /// Depth diffs published (before per-connection fan-out; skipped ones excluded).

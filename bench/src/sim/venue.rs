@@ -565,6 +565,11 @@ impl State {
         ))
     }
 
+    /// Our orders resting now.
+    pub fn open_order_count(&self) -> usize {
+        self.orders.iter().filter(|o| o.status.is_open()).count()
+    }
+
     /// `account.status`: Binance's account shape with the two balances (locked = what resting
     /// orders hold: quote for buys, base for sells).
     pub fn account_status(&self, now_ms: u64) -> Value {
