@@ -1,9 +1,55 @@
 //! Strategy parameter hot reload: the reload component (file change, SIGHUP, injected
 //! request; invalid files kept out; non-strategy changes reported as needing a restart), and
-//! one end-to-end `obi-engine run` in paper mode against a loopback market where a reload
-//! turns trading on and shows in the run report.
+//! end to end in paper mode against a loopback market, where a reload turns trading on and
+//! shows in the run report: through `live::run` in this process (the core thread allocates
+//! nothing taking the reload and trading after it), and through `obi-engine run` (SIGHUP,
+//! stderr, systemd notifications).
 
 mod common;
+
+use obi_engine::journal::{FILE_HEADER, RecordBody, StatePaths, decode};
+use obi_engine::live::{self, RunOptions};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+struct CoreThreadCounting;
+
+static CORE_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    // Set on the thread that runs the live loop: only its allocations count.
+    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNT_HERE.try_with(Cell::get).unwrap_or(false) {
+        CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
+unsafe impl GlobalAlloc for CoreThreadCounting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's; forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CoreThreadCounting = CoreThreadCounting;
 
 use common::market_server::RecordedMarket;
 use obi_engine::config::Config;
@@ -333,11 +379,8 @@ fn kill(signal: &str, pid: u32) {
     assert!(ok, "kill {signal} {pid}");
 }
 
-#[test]
-fn reload_takes_effect_in_a_paper_run() {
-    let Some(data) = common::shared_data("reload_takes_effect_in_a_paper_run") else {
-        return;
-    };
+/// The recorded USD-M session served on loopback, and its frame count.
+fn recorded_market(data: &Path) -> (RecordedMarket, usize) {
     let lines =
         common::recording::read_lines(&data.join("hftbacktest-sample/usdm/ethusdt_20240808.gz"));
     let json = |l: &String| l.split_once(' ').map(|(_, j)| j.to_string());
@@ -352,7 +395,100 @@ fn reload_takes_effect_in_a_paper_run() {
         .filter_map(json)
         .collect();
     let total = frames.len();
-    let server = RecordedMarket::start(snapshot, frames);
+    (RecordedMarket::start(snapshot, frames), total)
+}
+
+/// True once the journal in `state_dir` holds an operator note with `text` (read-only: the
+/// writer may be mid-record, a torn tail just ends the scan).
+fn journal_has_note(state_dir: &Path, text: &str) -> bool {
+    let Ok(bytes) = std::fs::read(StatePaths::new(state_dir.to_path_buf()).journal()) else {
+        return false;
+    };
+    let mut at = FILE_HEADER.len();
+    while at < bytes.len() {
+        let Ok((record, used)) = decode(&bytes[at..]) else {
+            return false;
+        };
+        if let RecordBody::Operator { text: t, .. } = &record.body
+            && t.as_str() == text
+        {
+            return true;
+        }
+        at += used.max(1);
+    }
+    false
+}
+
+#[test]
+fn reload_through_live_run_applies_between_ticks_without_allocating() {
+    let Some(data) = common::shared_data("reload_through_live_run") else {
+        return;
+    };
+    let (server, total) = recorded_market(&data);
+    let dir = common::scratch_dir("reload-live-run");
+    let stats = dir.join("engine.stats");
+    let path = dir.join("engine.toml");
+    let idle = "long_threshold = 1000.0\nshort_threshold = 1000.0";
+    let active = "long_threshold = 0.2\nshort_threshold = 0.2";
+    std::fs::write(&path, e2e_config(server.addr, &dir, idle)).expect("config");
+    let cfg = Config::load(&path).expect("config loads");
+    let stop = Arc::new(AtomicBool::new(false));
+    let core_stop = Arc::clone(&stop);
+    let options = RunOptions {
+        shm: true,
+        config_path: Some(path.clone()),
+        ..RunOptions::default()
+    };
+    let core = std::thread::spawn(move || {
+        COUNT_HERE.with(|c| c.set(true));
+        live::run(&cfg, &options, &core_stop)
+    });
+
+    let warm = total / 4;
+    server.released.store(warm, Ordering::Release);
+    wait_until("warm-up frames", || {
+        counter(&stats, CounterId::FramesTotal) > warm as u64
+    });
+    assert_eq!(
+        counter(&stats, CounterId::IntentsTotal),
+        0,
+        "idle parameters"
+    );
+    let before = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    replace_file(&path, &e2e_config(server.addr, &dir, active));
+    // The core journals the reload right after applying it.
+    wait_until("the reload in the journal", || {
+        journal_has_note(&dir.join("state"), "strategy params reloaded")
+    });
+    server.released.store(total, Ordering::Release);
+    wait_until("all frames", || {
+        counter(&stats, CounterId::FramesTotal) > total as u64
+    });
+    let after = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    assert!(
+        counter(&stats, CounterId::IntentsTotal) > 0,
+        "the reloaded thresholds should have traded"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let report = core.join().expect("core thread").expect("run");
+    assert_eq!(report.reloads.applied, 1, "{}", report.to_text());
+    assert_eq!(report.reloads.rejected, 0, "{}", report.to_text());
+    assert_eq!(report.strategy.long_threshold, 0.2);
+    assert!(report.counters.intents > 0, "{}", report.to_text());
+    assert!(report.to_text().contains("parameter reloads: applied 1"));
+    assert_eq!(
+        after - before,
+        0,
+        "the core thread allocated taking the reload or trading after it"
+    );
+}
+
+#[test]
+fn reload_takes_effect_in_a_paper_run() {
+    let Some(data) = common::shared_data("reload_takes_effect_in_a_paper_run") else {
+        return;
+    };
+    let (server, total) = recorded_market(&data);
     let dir = common::scratch_dir("reload-e2e");
     let stats = dir.join("engine.stats");
     let path = dir.join("engine.toml");
