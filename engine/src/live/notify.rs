@@ -9,14 +9,21 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::io::Write as _;
 use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Longest message sent, bytes (longer text is cut).
 const MESSAGE_MAX: usize = 256;
 
 /// A connection to the service manager's notification socket, or nothing.
+///
+/// Handles made with [`try_clone`](Self::try_clone) share whether `READY=1` was sent: a
+/// reload before that sends neither `RELOADING=1` nor a second `READY=1`, so `READY=1`
+/// never comes before the books are synchronised.
 #[derive(Debug, Default)]
 pub struct Notifier {
     socket: Option<UnixDatagram>,
+    announced: Arc<AtomicBool>,
     /// Messages the socket refused (the manager went away; nothing else happens).
     pub send_errors: u64,
 }
@@ -55,6 +62,7 @@ impl Notifier {
         socket.set_nonblocking(true)?;
         Ok(Notifier {
             socket: Some(socket),
+            announced: Arc::default(),
             send_errors: 0,
         })
     }
@@ -63,6 +71,7 @@ impl Notifier {
     pub fn try_clone(&self) -> Notifier {
         Notifier {
             socket: self.socket.as_ref().and_then(|s| s.try_clone().ok()),
+            announced: Arc::clone(&self.announced),
             send_errors: 0,
         }
     }
@@ -86,19 +95,26 @@ impl Notifier {
         }
     }
 
+    /// True once `READY=1` was sent (by any handle on this socket).
+    pub fn announced(&self) -> bool {
+        self.announced.load(Ordering::Acquire)
+    }
+
     /// `READY=1` with a status line.
-    pub fn ready(&mut self, status: &str) {
+    pub fn ready(&mut self, status: fmt::Arguments<'_>) {
         self.send_fmt(format_args!("READY=1\nSTATUS={status}"));
+        self.announced.store(true, Ordering::Release);
     }
 
     /// `STATUS=` alone.
-    pub fn status(&mut self, status: &str) {
+    pub fn status(&mut self, status: fmt::Arguments<'_>) {
         self.send_fmt(format_args!("STATUS={status}"));
     }
 
-    /// `RELOADING=1` with `MONOTONIC_USEC=` (required by `Type=notify-reload`).
+    /// `RELOADING=1` with `MONOTONIC_USEC=` (required by `Type=notify-reload`); nothing
+    /// before `READY=1` was sent.
     pub fn reloading(&mut self) {
-        if !self.is_enabled() {
+        if !self.is_enabled() || !self.announced() {
             return;
         }
         let usec = monotonic_usec();
@@ -180,24 +196,22 @@ impl Readiness {
         if ready && !self.ready_sent {
             self.ready_sent = true;
             self.state = Some(state);
-            self.notifier
-                .send_fmt(format_args!("READY=1\nSTATUS={state}"));
+            self.notifier.ready(format_args!("{state}"));
         } else if self.state != Some(state) {
             self.state = Some(state);
-            self.notifier.send_fmt(format_args!("STATUS={state}"));
+            self.notifier.status(format_args!("{state}"));
         }
     }
 
     /// A parameter reload ended (the reload thread sent `RELOADING=1`): `READY=1` again,
-    /// with `what` happened and the current state.
+    /// with what happened and the current state; before the first `READY=1`, the status
+    /// line only.
     pub fn reload_done(&mut self, what: &str) {
-        match self.state {
-            Some(state) => self
-                .notifier
-                .send_fmt(format_args!("READY=1\nSTATUS={state}; {what}")),
-            None => self
-                .notifier
-                .send_fmt(format_args!("READY=1\nSTATUS={what}")),
+        let state = self.state.unwrap_or(EngineState::Syncing);
+        if self.ready_sent {
+            self.notifier.ready(format_args!("{state}; {what}"));
+        } else {
+            self.notifier.status(format_args!("{state}; {what}"));
         }
     }
 
@@ -238,7 +252,7 @@ mod tests {
     fn disabled_sends_nothing_and_never_fails() {
         let mut n = Notifier::disabled();
         assert!(!n.is_enabled());
-        n.ready("x");
+        n.ready(format_args!("x"));
         n.reloading();
         n.stopping("y");
         assert_eq!(n.send_errors, 0);
@@ -250,9 +264,17 @@ mod tests {
     #[test]
     fn readiness_sends_ready_once_and_status_on_change() {
         let (_dir, server, n) = bound();
+        let mut reload_side = n.try_clone();
         let mut r = Readiness::new(n);
         r.update(EngineState::Syncing, false);
         assert_eq!(recv(&server).unwrap(), "STATUS=syncing books");
+        // A reload before READY=1: no RELOADING=1, and no READY=1 closing it.
+        reload_side.reloading();
+        r.reload_done("parameters reloaded");
+        assert_eq!(
+            recv(&server).unwrap(),
+            "STATUS=syncing books; parameters reloaded"
+        );
         r.update(EngineState::Syncing, false);
         assert_eq!(recv(&server), None, "no change, no message");
         r.update(EngineState::Trading, true);
@@ -261,6 +283,8 @@ mod tests {
         assert_eq!(recv(&server).unwrap(), "STATUS=halted by kill_file");
         r.update(EngineState::Halted("kill_file"), true);
         assert_eq!(recv(&server), None);
+        reload_side.reloading();
+        assert!(recv(&server).unwrap().starts_with("RELOADING=1\n"));
         r.reload_done("parameters reloaded");
         assert_eq!(
             recv(&server).unwrap(),
@@ -276,6 +300,10 @@ mod tests {
     #[test]
     fn reloading_carries_the_monotonic_clock() {
         let (_dir, server, mut n) = bound();
+        n.reloading();
+        assert_eq!(recv(&server), None, "nothing to reload before READY=1");
+        n.ready(format_args!("trading"));
+        assert!(recv(&server).is_some());
         let before = monotonic_usec();
         n.reloading();
         let msg = recv(&server).unwrap();
@@ -297,7 +325,7 @@ mod tests {
         let server = UnixDatagram::bind_addr(&addr).unwrap();
         server.set_nonblocking(true).unwrap();
         let mut n = Notifier::connect(OsStr::new(&format!("@{name}"))).unwrap();
-        n.status(&"x".repeat(1000));
+        n.status(format_args!("{}", "x".repeat(1000)));
         let msg = recv(&server).unwrap();
         assert_eq!(msg.len(), MESSAGE_MAX, "cut at the buffer");
         assert!(Notifier::connect(OsStr::new("/nonexistent/obi.sock")).is_err());

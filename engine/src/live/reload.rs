@@ -440,7 +440,8 @@ fn watch_dir(path: &Path, poll: &Poll) -> std::io::Result<Inotify> {
     let inotify = Inotify::init()?;
     inotify.watches().add(
         dir,
-        WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::CREATE,
+        // Written and closed, or renamed in: never a half-written file (no CREATE/MODIFY).
+        WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO,
     )?;
     poll.registry().register(
         &mut mio::unix::SourceFd(&inotify.as_raw_fd()),
@@ -470,7 +471,7 @@ impl Worker {
         let mut events = Events::with_capacity(16);
         let mut buf = [0u8; 4096];
         let debounce = Duration::from_millis(DEBOUNCE_MS);
-        // First change seen in the directory since the last reload.
+        // Last change to the file seen since the last reload.
         let mut changed_at: Option<Instant> = None;
         loop {
             let timeout = changed_at.map(|t| debounce.saturating_sub(t.elapsed()));
@@ -490,7 +491,7 @@ impl Worker {
                         now = true;
                     }
                     INOTIFY_TOKEN if self.file_touched(&mut buf) => {
-                        changed_at.get_or_insert_with(Instant::now);
+                        changed_at = Some(Instant::now());
                     }
                     _ => {}
                 }
@@ -546,7 +547,9 @@ impl Worker {
                 eprintln!(
                     "obi-engine: parameter reload dropped: the core thread is not taking reloads"
                 );
-                self.notifier.ready("reload dropped");
+                if self.notifier.announced() {
+                    self.notifier.ready(format_args!("reload dropped"));
+                }
             }
         }
     }
