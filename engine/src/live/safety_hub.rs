@@ -98,6 +98,9 @@ impl SafetyHub {
         let mut reconciled = !live_orders;
         if live_orders {
             let needed = reconcile::needed(&recovery.state);
+            if !startup.summary.ends_with('\n') {
+                startup.summary.push('\n');
+            }
             match reconcile::reconcile(&config.venue, &config.instruments, &recovery.state) {
                 Ok(r) => {
                     startup.summary.push_str(&r.summary());

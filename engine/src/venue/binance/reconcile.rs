@@ -36,8 +36,10 @@ use std::time::Duration;
 const NO_OPEN_ORDERS: i64 = -2011;
 /// Commission rate assumed when a commission cannot be valued exactly, bps.
 const FALLBACK_FEE_BPS: f64 = 7.5;
-/// Look this far before a run's start for its orders (clock skew), ms.
-const WINDOW_SLACK_MS: i64 = 60_000;
+/// Look this far before a run's start for its orders (the venue's clock may be behind
+/// ours), ms. Orders not ours inside this slack are not called foreign: they may belong to
+/// a run reconciled earlier.
+const WINDOW_SLACK_MS: i64 = 5_000;
 
 /// What reconciliation found and did.
 #[derive(Debug, Default)]
@@ -108,10 +110,11 @@ impl<'a> Runs<'a> {
             .find_map(|(run, ids)| ids.parse(client_id).map(|id| (*run, id)))
     }
 
-    fn window_start_ms(&self) -> Option<i64> {
+    /// Start of the oldest unreconciled run, Unix ms.
+    fn oldest_start_ms(&self) -> Option<i64> {
         self.runs
             .iter()
-            .map(|(r, _)| (r.start_ns / 1_000_000) as i64 - WINDOW_SLACK_MS)
+            .map(|(r, _)| (r.start_ns / 1_000_000) as i64)
             .min()
     }
 }
@@ -189,9 +192,10 @@ fn reconcile_symbol(
         }
     }
     // 2. Every order since the oldest unreconciled run.
-    let Some(mut start_ms) = runs.window_start_ms() else {
+    let Some(oldest_ms) = runs.oldest_start_ms() else {
         return Ok(());
     };
+    let mut start_ms = oldest_ms - WINDOW_SLACK_MS;
     let mut seen: Vec<u64> = Vec::new();
     loop {
         let page = session.request("allOrders", &mut |w, rid, auth, ts, c| {
@@ -206,7 +210,7 @@ fn reconcile_symbol(
             }
             seen.push(venue_id);
             start_ms = start_ms.max(i64_field(order, "time"));
-            check_order(session, runs, state, id, spec, order, out)?;
+            check_order(session, runs, state, (id, spec), order, oldest_ms, out)?;
         }
         if !full {
             return Ok(());
@@ -219,14 +223,18 @@ fn check_order(
     session: &mut BlockingSession,
     runs: &Runs<'_>,
     state: &JournalState,
-    id: InstrumentId,
-    spec: &InstrumentSpec,
+    (id, spec): (InstrumentId, &InstrumentSpec),
     order: &Value,
+    oldest_ms: i64,
     out: &mut Reconciled,
 ) -> Result<(), ReconcileError> {
     let symbol = spec.symbol.as_str();
     let client_id = str_field(order, "clientOrderId").unwrap_or("");
     let Some((run, order_id)) = runs.owner(client_id) else {
+        if i64_field(order, "time") < oldest_ms {
+            // In the slack before the oldest run: an earlier, reconciled run's, or older.
+            return Ok(());
+        }
         out.mismatches.push(format!(
             "{symbol}: order {client_id:?} (venue id {}) was placed by someone else while obi was responsible for this account",
             u64_field(order, "orderId")
