@@ -196,6 +196,16 @@ pub struct FaultConfig {
     pub shutdown_every_s: f64,
     /// ... and close them this many ms later.
     pub shutdown_grace_ms: u64,
+    /// Once, this many s after start: publish no market data at all (every socket stays
+    /// open, new connections get snapshots but no diffs) ...
+    pub silence_after_s: f64,
+    /// ... for this many ms; the market then resumes where it stopped (nothing is held).
+    pub silence_ms: u64,
+    /// Once, this many s after start: move the whole book by `price_jump_bps` of the mid
+    /// (every level deleted, then re-added shifted; later prices and trades stay shifted).
+    pub price_jump_after_s: f64,
+    /// The jump, bps of the mid, signed (1000 = +10 %), in -5000..=10000 and not 0.
+    pub price_jump_bps: i32,
 }
 
 impl Default for FaultConfig {
@@ -210,6 +220,10 @@ impl Default for FaultConfig {
             unknown_every_n_orders: 0,
             shutdown_every_s: 0.0,
             shutdown_grace_ms: 1_000,
+            silence_after_s: 0.0,
+            silence_ms: 0,
+            price_jump_after_s: 0.0,
+            price_jump_bps: 0,
         }
     }
 }
@@ -304,6 +318,8 @@ impl SimConfig {
             ("faults.malformed_every_s", f.malformed_every_s),
             ("faults.stall_every_s", f.stall_every_s),
             ("faults.shutdown_every_s", f.shutdown_every_s),
+            ("faults.silence_after_s", f.silence_after_s),
+            ("faults.price_jump_after_s", f.price_jump_after_s),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(invalid(key, "must be a finite number of seconds >= 0"));
@@ -315,6 +331,7 @@ impl SimConfig {
         for (key, v) in [
             ("faults.stall_ms", f.stall_ms),
             ("faults.shutdown_grace_ms", f.shutdown_grace_ms),
+            ("faults.silence_ms", f.silence_ms),
         ] {
             if v > HOUR_MS {
                 return Err(invalid(key, "must be at most 3600000 (1 h)"));
@@ -324,6 +341,18 @@ impl SimConfig {
             return Err(invalid(
                 "faults.stall_ms",
                 "must be above 0 when stalls are on",
+            ));
+        }
+        if f.silence_after_s > 0.0 && f.silence_ms == 0 {
+            return Err(invalid(
+                "faults.silence_ms",
+                "must be above 0 when a silence is scheduled",
+            ));
+        }
+        if f.price_jump_after_s > 0.0 && !valid_jump_bps(f.price_jump_bps) {
+            return Err(invalid(
+                "faults.price_jump_bps",
+                "must be in -5000..=10000 and not 0 when a jump is scheduled",
             ));
         }
         let m = &self.matching;
@@ -434,6 +463,11 @@ impl SimConfig {
     }
 }
 
+/// A price jump the simulator can make: not 0, not below -50 %, not above +100 %.
+pub fn valid_jump_bps(bps: i32) -> bool {
+    bps != 0 && (-5_000..=10_000).contains(&bps)
+}
+
 /// Reads an Ed25519 public key: PEM (SPKI) text, 64 hex digits, or a file holding either.
 pub fn parse_ed25519_public_key(text: &str) -> Result<VerifyingKey, SimConfigError> {
     const KEY: &str = "auth.ed25519_public_key";
@@ -473,5 +507,22 @@ mod tests {
         assert!(cfg.validate().is_err());
         let cfg = SimConfig::from_toml("[instrument]\ntick_size = \"abc\"").unwrap();
         assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn one_shot_faults_and_balances_are_checked() {
+        let bad = [
+            "[faults]\nsilence_after_s = 1.0",
+            "[faults]\nprice_jump_after_s = 1.0",
+            "[faults]\nprice_jump_after_s = 1.0\nprice_jump_bps = -6000",
+            "[account]\nquote_balance = \"-1\"",
+            "[account]\nbase_balance = \"0.000000001\"",
+        ];
+        for text in bad {
+            let cfg = SimConfig::from_toml(text).unwrap();
+            assert!(cfg.validate().is_err(), "{text}");
+        }
+        let good = "[faults]\nsilence_after_s = 1.0\nsilence_ms = 500\nprice_jump_after_s = 2.0\nprice_jump_bps = -1000\n[account]\nbase_balance = \"0.5\"";
+        SimConfig::from_toml(good).unwrap().validate().unwrap();
     }
 }

@@ -1,9 +1,12 @@
 //! The market thread: paces the source (source time / speed, or a fixed frame interval),
 //! applies each event to the venue, fans frames out to market connections, and fires the
-//! timed faults (drops, gaps, malformed frames, stalls, serverShutdown).
+//! timed faults (drops, gaps, malformed frames, stalls, serverShutdown) and the market
+//! faults asked for through [`super::Control`] (silences, price jumps).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use obi_engine::units::{Level, Side};
 
 use super::Shared;
 use super::outbox::{ConnHandle, ConnKind};
@@ -46,7 +49,33 @@ impl Every {
     }
 }
 
+/// A fault that fires once, `after_s` after start (never at 0).
+#[derive(Debug)]
+struct Once {
+    at: Option<Instant>,
+}
+
+impl Once {
+    fn new(after_s: f64, start: Instant) -> Once {
+        Once {
+            at: (after_s > 0.0).then(|| start + Duration::from_secs_f64(after_s)),
+        }
+    }
+
+    fn due(&mut self, now: Instant) -> bool {
+        match self.at {
+            Some(t) if t <= now => {
+                self.at = None;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 struct Faults {
+    silence: Once,
+    jump: Once,
     drop: Every,
     gap: Every,
     malformed: Every,
@@ -66,15 +95,20 @@ impl Faults {
         ]
         .iter()
         .filter_map(|e| e.next)
+        .chain(self.silence.at)
+        .chain(self.jump.at)
         .min()
     }
 }
 
 /// Runs the market until shutdown.
 pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
-    let start = Instant::now();
+    // Pacing origin; moved forward by silences so the market resumes where it stopped.
+    let mut start = Instant::now();
     let f = &shared.cfg.faults;
     let mut faults = Faults {
+        silence: Once::new(f.silence_after_s, start),
+        jump: Once::new(f.price_jump_after_s, start),
         drop: Every::new(f.drop_every_s, start),
         gap: Every::new(f.gap_every_s, start),
         malformed: Every::new(f.malformed_every_s, start),
@@ -89,12 +123,36 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
     let source_start_ns = pending.as_ref().map_or(0, |t| t.source_ns);
     let mut next_frame_at = start;
     let mut next_trade_id: u64 = 1;
+    // Ticks every source price is moved by (the sum of the jumps so far).
+    let mut offset_ticks: i64 = 0;
+    let mut silent_since: Option<Instant> = None;
     loop {
         if shared.is_shutdown() {
             return;
         }
         let now = Instant::now();
         fire_faults(&shared, &mut faults, now);
+        let (silence_until, jumps) = {
+            let mut c = shared.lock_control();
+            (c.silence_until, std::mem::take(&mut c.jumps_bps))
+        };
+        for bps in jumps {
+            offset_ticks += jump(&shared, bps, &mut faults, &mut next_trade_id);
+        }
+        match (silence_until, silent_since) {
+            (Some(until), _) if until > now => {
+                silent_since.get_or_insert(now);
+                let wake = faults.next_deadline().map_or(until, |d| d.min(until));
+                shared.wait_until(Some(wake));
+                continue;
+            }
+            (_, Some(since)) => {
+                start += now.saturating_duration_since(since);
+                next_frame_at = next_frame_at.max(now);
+                silent_since = None;
+            }
+            _ => {}
+        }
         let mut wait_until = faults.next_deadline();
         if let Some(ev) = pending.as_ref() {
             let due = if interval.is_some() {
@@ -116,7 +174,8 @@ pub fn run(shared: Arc<Shared>, mut source: Box<dyn MarketSource>) {
                 }
                 _ => {
                     if let Some(ev) = pending.take() {
-                        publish(&shared, &ev, &mut faults, &mut next_trade_id);
+                        let event = shifted(ev.event, offset_ticks);
+                        publish(&shared, &event, &mut faults, &mut next_trade_id);
                     }
                     pending = source.next_event();
                     if pending.is_none() {
@@ -159,13 +218,95 @@ fn held_back(shared: &Shared) -> Option<Duration> {
     }
 }
 
+/// `event` with every price moved by `offset_ticks`.
+fn shifted(event: SourceEvent, offset_ticks: i64) -> SourceEvent {
+    if offset_ticks == 0 {
+        return event;
+    }
+    let mv = |l: Level| Level::new(l.price.0 + offset_ticks, l.qty.0);
+    match event {
+        SourceEvent::Diff {
+            last_update_id,
+            bids,
+            asks,
+        } => SourceEvent::Diff {
+            last_update_id,
+            bids: bids.into_iter().map(mv).collect(),
+            asks: asks.into_iter().map(mv).collect(),
+        },
+        SourceEvent::Ticker {
+            update_id,
+            bid,
+            ask,
+        } => SourceEvent::Ticker {
+            update_id,
+            bid: mv(bid),
+            ask: mv(ask),
+        },
+        SourceEvent::Trade {
+            print,
+            buyer_is_maker,
+        } => SourceEvent::Trade {
+            print: mv(print),
+            buyer_is_maker,
+        },
+    }
+}
+
+/// Moves the whole published book by `bps` of its mid: one diff deletes every level, the
+/// next re-adds them shifted. Returns the shift in ticks (0 when the book is one-sided).
+fn jump(shared: &Shared, bps: i32, faults: &mut Faults, next_trade_id: &mut u64) -> i64 {
+    let (bids, asks): (Vec<Level>, Vec<Level>) = {
+        let st = shared.lock_state();
+        (
+            st.book.levels(Side::Bid).collect(),
+            st.book.levels(Side::Ask).collect(),
+        )
+    };
+    let (Some(bid), Some(ask)) = (bids.first(), asks.first()) else {
+        return 0;
+    };
+    let mid = i128::from(bid.price.0 + ask.price.0) / 2;
+    let shift = i64::try_from(mid * i128::from(bps) / 10_000).unwrap_or(0);
+    let lowest = bids.last().map_or(0, |l| l.price.0);
+    if shift == 0 || lowest + shift <= 0 {
+        return 0;
+    }
+    let gone = |v: &[Level]| v.iter().map(|l| Level::new(l.price.0, 0)).collect();
+    let moved = |v: &[Level]| {
+        v.iter()
+            .map(|l| Level::new(l.price.0 + shift, l.qty.0))
+            .collect()
+    };
+    // `last_update_id` 0: the venue numbers them on from its last diff.
+    let delete = SourceEvent::Diff {
+        last_update_id: 0,
+        bids: gone(&bids),
+        asks: gone(&asks),
+    };
+    let add = SourceEvent::Diff {
+        last_update_id: 0,
+        bids: moved(&bids),
+        asks: moved(&asks),
+    };
+    publish(shared, &delete, faults, next_trade_id);
+    publish(shared, &add, faults, next_trade_id);
+    shared.lock_state().record.faults.price_jumps += 1;
+    shift
+}
+
 fn fire_faults(shared: &Shared, faults: &mut Faults, now: Instant) {
     if faults.drop.due(now) {
-        let conns = shared.conns();
-        for c in conns.iter() {
-            c.drop_now();
-        }
-        shared.lock_state().record.faults.dropped_connections += conns.len() as u64;
+        shared.drop_all();
+    }
+    if faults.silence.due(now) {
+        shared.silence(Duration::from_millis(shared.cfg.faults.silence_ms));
+    }
+    if faults.jump.due(now) {
+        shared
+            .lock_control()
+            .jumps_bps
+            .push(shared.cfg.faults.price_jump_bps);
     }
     if faults.gap.due(now) {
         faults.gap_pending = true;
@@ -207,7 +348,7 @@ fn fire_faults(shared: &Shared, faults: &mut Faults, now: Instant) {
     }
 }
 
-fn publish(shared: &Shared, ev: &Timed, faults: &mut Faults, next_trade_id: &mut u64) {
+fn publish(shared: &Shared, ev: &SourceEvent, faults: &mut Faults, next_trade_id: &mut u64) {
     let now_ns = shared.clock.now_ns();
     let now_ms = now_ns / 1_000_000;
     let mut payload = String::with_capacity(256);
@@ -215,8 +356,8 @@ fn publish(shared: &Shared, ev: &Timed, faults: &mut Faults, next_trade_id: &mut
     let kind;
     {
         let mut st = shared.lock_state();
-        let first_id = st.on_market(&ev.event, now_ns);
-        match &ev.event {
+        let first_id = st.on_market(ev, now_ns);
+        match ev {
             SourceEvent::Diff { bids, asks, .. } => {
                 if faults.gap_pending {
                     faults.gap_pending = false;

@@ -77,7 +77,11 @@
 //! - Our orders never change the public book or the trades (no market impact); a resting
 //!   order fills only from public trades (the paper venue's queue model).
 //! - Faults: stalls hold market frames only (API connections keep answering); a drop closes
-//!   sockets without a close frame.
+//!   sockets without a close frame; a silence publishes nothing at all (sockets open, pings
+//!   on) and then resumes where it stopped; a price jump deletes every level in one diff and
+//!   re-adds them shifted in the next. Tests can also fire drops, silences and jumps on
+//!   demand: [`SimHandle::drop_connections`], [`SimHandle::silence_market_for`],
+//!   [`SimHandle::jump_price_bps`].
 //!
 //! # Using it from a test
 //!
@@ -190,6 +194,16 @@ impl Clock {
     }
 }
 
+/// Market faults asked for at run time (by the config's one-shots or a test), taken by the
+/// market thread.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    /// Publish nothing until then.
+    pub silence_until: Option<Instant>,
+    /// Jumps (bps of the mid) still to make.
+    pub jumps_bps: Vec<i32>,
+}
+
 /// State shared by the simulator's threads.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -198,6 +212,7 @@ pub(crate) struct Shared {
     pub writer: FrameWriter,
     pub clock: Clock,
     state: Mutex<State>,
+    control: Mutex<Control>,
     conns: Mutex<Vec<Arc<ConnHandle>>>,
     conn_threads: Mutex<Vec<JoinHandle<()>>>,
     shutdown: AtomicBool,
@@ -216,6 +231,36 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
         relock(&self.state)
+    }
+
+    pub(crate) fn lock_control(&self) -> MutexGuard<'_, Control> {
+        relock(&self.control)
+    }
+
+    /// Wakes the market thread (a control change).
+    pub(crate) fn wake_market(&self) {
+        let _guard = relock(&self.wait_lock);
+        self.wait_cv.notify_all();
+    }
+
+    /// Drops every connection now (no close frame); returns how many.
+    pub(crate) fn drop_all(&self) -> usize {
+        let conns = self.conns();
+        for c in conns.iter() {
+            c.drop_now();
+        }
+        self.lock_state().record.faults.dropped_connections += conns.len() as u64;
+        conns.len()
+    }
+
+    /// Starts a market silence lasting `d`.
+    /// (`Duration::ZERO` ends a silence.)
+    pub(crate) fn silence(&self, d: Duration) {
+        self.lock_control().silence_until = Some(Instant::now() + d);
+        if !d.is_zero() {
+            self.lock_state().record.faults.silences += 1;
+        }
+        self.wake_market();
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -362,6 +407,7 @@ impl Sim {
             resolved,
             clock,
             state: Mutex::new(state),
+            control: Mutex::new(Control::default()),
             conns: Mutex::new(Vec::new()),
             conn_threads: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
@@ -420,6 +466,31 @@ impl SimHandle {
             .record
             .cancel_all_received_unix_ns
             .clone()
+    }
+
+    /// Drops every market and API connection now, without a close frame (the `drop` fault
+    /// on demand). Returns how many were dropped.
+    pub fn drop_connections(&self) -> usize {
+        self.shared.drop_all()
+    }
+
+    /// Publishes no market data for `d` from now (the `silence` fault on demand): sockets
+    /// stay open and pings go on; afterwards the market resumes where it stopped.
+    /// `Duration::ZERO` ends a silence now.
+    pub fn silence_market_for(&self, d: Duration) {
+        self.shared.silence(d);
+    }
+
+    /// Moves the whole book by `bps` of the mid at once (the `price_jump` fault on demand):
+    /// one diff deletes every level, the next re-adds them shifted; later prices and trades
+    /// stay shifted. Refused (false) outside -5000..=10000 or at 0.
+    pub fn jump_price_bps(&self, bps: i32) -> bool {
+        if !config::valid_jump_bps(bps) {
+            return false;
+        }
+        self.shared.lock_control().jumps_bps.push(bps);
+        self.shared.wake_market();
+        true
     }
 
     /// How many of our orders rest at the venue now.

@@ -72,6 +72,10 @@ pub struct FaultCounts {
     pub unknown_not_placed: u64,
     /// `serverShutdown` events sent (one per API connection).
     pub server_shutdowns: u64,
+    /// Market silences started (config or [`super::SimHandle::silence_market_for`]).
+    pub silences: u64,
+    /// Price jumps made (config or [`super::SimHandle::jump_price_bps`]).
+    pub price_jumps: u64,
 }
 
 /// The simulator's record; [`super::SimHandle::record`] returns a copy.
