@@ -11,8 +11,8 @@
 use crate::config::Config;
 use crate::instrument::InstrumentId;
 use crate::journal::{
-    JournalSender, JournalWriter, OperatorAction, RecordBody, ShortText, StatePaths, WriterSummary,
-    recover,
+    Anchors, JournalSender, JournalWriter, OperatorAction, RecordBody, ShortText, StatePaths,
+    WriterSummary, recover,
 };
 use crate::order::{Fill, Intent, Report};
 use crate::portfolio::Position;
@@ -47,7 +47,14 @@ pub struct SafetyHub {
     writer: Option<JournalWriter>,
     /// Journal records refused because the ring was full.
     pub journal_refused: u64,
+    /// The anchors as last journaled (or recovered).
+    anchors_journaled: Option<Anchors>,
+    /// Next time the anchors are compared with the journaled ones, Unix ns.
+    next_anchors_check_ns: u64,
 }
+
+/// How often the breakers' anchors are compared with the journaled ones, ns.
+const ANCHORS_CHECK_NS: u64 = 1_000_000_000;
 
 impl SafetyHub {
     /// Recovers the state directory and sets up the journal writer, breakers and kill watch.
@@ -168,6 +175,8 @@ impl SafetyHub {
             journal,
             writer: Some(writer),
             journal_refused: 0,
+            anchors_journaled: anchors,
+            next_anchors_check_ns: 0,
         };
         for t in &startup.trips {
             hub.journal_trip(t);
@@ -196,7 +205,37 @@ impl SafetyHub {
         if self.journal.is_failed() {
             self.breakers.on_journal_unavailable();
         }
+        if now_ns >= self.next_anchors_check_ns {
+            self.next_anchors_check_ns = now_ns + ANCHORS_CHECK_NS;
+            self.journal_anchors(now_ns, false);
+        }
         self.breakers.evaluate(now_ns)
+    }
+
+    /// Journals the breakers' anchors when the peak, the day's anchor or the losing streak
+    /// moved (`always`: also when only the equity did), so a restart continues the daily
+    /// loss, the drawdown and the streak instead of starting them over.
+    fn journal_anchors(&mut self, now_ns: u64, always: bool) {
+        let now = self.breakers.anchors();
+        if now.utc_day == 0 {
+            return; // no equity seen yet
+        }
+        let key = |a: &Anchors| {
+            (
+                a.equity_peak_micros,
+                a.utc_day,
+                a.day_start_equity_micros,
+                a.consecutive_losses,
+            )
+        };
+        let changed = self
+            .anchors_journaled
+            .as_ref()
+            .is_none_or(|last| key(last) != key(&now) || (always && *last != now));
+        if changed {
+            self.anchors_journaled = Some(now);
+            self.push(now_ns, RecordBody::Anchors(now));
+        }
     }
 
     /// A kill from outside the loop's own inputs (the agent's control word).
@@ -272,6 +311,12 @@ impl SafetyHub {
 
     /// Flushes the journal, writes the last checkpoint and stops the writer.
     pub fn finish(&mut self) -> Option<Result<WriterSummary, String>> {
+        if self.writer.is_some() {
+            let now_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            self.journal_anchors(now_ns, true);
+        }
         self.writer
             .take()
             .map(|w| w.finish().map_err(|e| e.to_string()))
