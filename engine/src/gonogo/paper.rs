@@ -120,7 +120,10 @@ pub fn check(dir: Option<&Path>, cfg: &Config, rules: &PaperRules, now_ns: u64) 
     }
     for (_, spec) in cfg.instruments.iter() {
         let s = spec.symbol.as_str();
-        if t.fills >= rules.min_fills && !t.fills_by_symbol.iter().any(|(f, n)| f == s && *n > 0) {
+        if rules.min_fills > 0
+            && t.fills >= rules.min_fills
+            && !t.fills_by_symbol.iter().any(|(f, n)| f == s && *n > 0)
+        {
             warns.push(format!("no paper fills for {s}"));
         }
     }
@@ -141,7 +144,7 @@ pub fn check(dir: Option<&Path>, cfg: &Config, rules: &PaperRules, now_ns: u64) 
     );
     if !fails.is_empty() {
         fails.extend(warns);
-        Check::fail(ID, fails.join("; "))
+        Check::fail(ID, format!("{}; {summary}", fails.join("; ")))
     } else if !warns.is_empty() {
         Check::warn(ID, format!("{summary}; {}", warns.join("; ")))
     } else {
