@@ -17,6 +17,7 @@ use std::process::{Command, Output};
 
 const API_KEY: &str = "obi-test-key";
 const SEED: [u8; 32] = [7; 32];
+const HMAC_SECRET: &str = "gonogo-hmac-secret";
 
 fn scratch(name: &str) -> PathBuf {
     fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name).expect("scratch dir")
@@ -35,6 +36,7 @@ fn sim(quote_balance: &str) -> SimHandle {
     };
     cfg.auth.api_key = Some(API_KEY.into());
     cfg.auth.ed25519_public_key = Some(public_hex);
+    cfg.auth.hmac_secret = Some(HMAC_SECRET.into());
     Sim::start(cfg).expect("simulator")
 }
 
@@ -355,4 +357,28 @@ fn no_go_when_the_account_cannot_cover_the_breakers_capital() {
         text.contains("PASS  balances") && text.trim_end().ends_with("0 warnings)"),
         "{text}"
     );
+
+    // An HMAC key signs account.status per request; a wrong secret is refused.
+    let hmac = live
+        .toml()
+        .replace("key_kind = \"ed25519\"", "key_kind = \"hmac\"");
+    let config_hmac = dir.join("hmac.toml");
+    std::fs::write(&config_hmac, hmac).unwrap();
+    for (secret, keys) in [(HMAC_SECRET, "PASS"), ("not-the-secret", "FAIL")] {
+        let env = [LIVE_ENV[0], LIVE_ENV[1], ("OBI_SIM_SECRET_UNUSED", secret)];
+        let (out, report) = go_nogo(&config_hmac, &paper, 0, &env);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "balance still short: {report:#}"
+        );
+        assert_eq!(status(&report, "venue-keys"), keys, "{report:#}");
+        assert!(!serde_json::to_string(&report).unwrap().contains(secret));
+        if keys == "PASS" {
+            assert!(
+                reason(&report, "venue-keys").contains("signed account.status"),
+                "{report:#}"
+            );
+        }
+    }
 }

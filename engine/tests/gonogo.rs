@@ -966,3 +966,118 @@ fn the_command_exits_1_on_no_go_and_2_when_it_cannot_run() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  config"));
 }
+
+// ---------------------------------------------------------------- venue (fake WS API)
+
+/// A one-connection fake WS API on loopback: `time` answers with the clock `skew_ms`
+/// ahead, `session.logon` is accepted, `account.status` checks an HMAC signature (when one
+/// is sent) against `secret` and answers 1000 USDT free. Returns its `ws://` URL.
+fn fake_venue(skew_ms: i64, secret: &'static str) -> String {
+    use obi_engine::venue::binance::sign;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        while let Ok(msg) = ws.read() {
+            let tungstenite::Message::Text(text) = msg else {
+                continue;
+            };
+            let req: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            let id = req["id"].clone();
+            let now_ms = i64::try_from(clock::now_ns() / 1_000_000).unwrap();
+            let ok = |result| serde_json::json!({"id": id, "status": 200, "result": result});
+            let answer = match req["method"].as_str().unwrap() {
+                "time" => ok(serde_json::json!({"serverTime": now_ms + skew_ms})),
+                "session.logon" => ok(serde_json::json!({})),
+                "account.status" => {
+                    let p = req["params"].as_object().unwrap();
+                    let signed_ok = p.get("signature").is_none_or(|s| {
+                        let pairs: Vec<(String, String)> = p
+                            .iter()
+                            .map(|(k, v)| {
+                                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                                (k.clone(), v)
+                            })
+                            .collect();
+                        let payload = sign::ws_payload(&pairs);
+                        *s == sign::hmac_sha256_hex(secret.as_bytes(), payload.as_bytes())
+                    });
+                    if signed_ok && p.contains_key("timestamp") {
+                        ok(serde_json::json!({"canTrade": true, "balances": [
+                            {"asset": "USDT", "free": "1000.00000000", "locked": "0.00000000"}]}))
+                    } else {
+                        serde_json::json!({"id": id, "status": 400, "error":
+                            {"code": -1022, "msg": "Signature for this request is not valid."}})
+                    }
+                }
+                _ => {
+                    serde_json::json!({"id": id, "status": 400, "error": {"code": -1020, "msg": "no"}})
+                }
+            };
+            if ws
+                .send(tungstenite::Message::text(answer.to_string()))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    format!("ws://127.0.0.1:{port}/ws-api/v3")
+}
+
+fn venue_checks(url: &str, secret: &str) -> Vec<Check> {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = config_text(
+        tmp.path(),
+        "key_kind = \"hmac\"\n[safety.breakers]\ncapital_quote = 500\n",
+    )
+    .replace("ws://127.0.0.1:1/ws-api/v3", url);
+    let cfg = Config::from_toml(&text, &tmp.path().join("engine.toml")).unwrap();
+    let env = env_of(&[("OBI_API_KEY", "k"), ("OBI_API_SECRET", secret)]);
+    gonogo::venue::checks(&cfg, &env, None)
+}
+
+fn by_id<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+    checks.iter().find(|c| c.id == id).unwrap()
+}
+
+#[test]
+fn venue_checks_measure_the_clock_and_sign_account_status() {
+    let checks = venue_checks(&fake_venue(0, "right"), "right");
+    assert_eq!(by_id(&checks, "venue").status, Status::Pass, "{checks:?}");
+    assert_eq!(by_id(&checks, "clock").status, Status::Pass, "{checks:?}");
+    let keys = by_id(&checks, "venue-keys");
+    assert_eq!(keys.status, Status::Pass, "{checks:?}");
+    assert!(keys.reason.contains("signed account.status"), "{keys:?}");
+    // No price (REST on a closed port): capital only, and said so.
+    let bal = by_id(&checks, "balances");
+    assert_eq!(bal.status, Status::Warn, "{bal:?}");
+    assert!(
+        bal.reason.contains("USDT free 1000.00 >= need 500.00") && bal.reason.contains("no price"),
+        "{bal:?}"
+    );
+
+    let checks = venue_checks(&fake_venue(5_000, "right"), "right");
+    let c = by_id(&checks, "clock");
+    assert_eq!(c.status, Status::Fail, "{c:?}");
+    assert!(
+        c.reason.contains("offset +49") || c.reason.contains("offset +50"),
+        "{c:?}"
+    );
+    assert_eq!(
+        by_id(&checks, "venue-keys").status,
+        Status::Pass,
+        "the venue clock is used"
+    );
+
+    let checks = venue_checks(&fake_venue(-400, "right"), "wrong");
+    assert_eq!(by_id(&checks, "clock").status, Status::Warn, "{checks:?}");
+    let keys = by_id(&checks, "venue-keys");
+    assert_eq!(keys.status, Status::Fail);
+    assert!(
+        keys.reason.contains("-1022") && !keys.reason.contains("wrong"),
+        "{keys:?}"
+    );
+    assert_eq!(by_id(&checks, "balances").status, Status::Fail);
+}
