@@ -970,9 +970,9 @@ fn the_command_exits_1_on_no_go_and_2_when_it_cannot_run() {
 // ---------------------------------------------------------------- venue (fake WS API)
 
 /// A one-connection fake WS API on loopback: `time` answers with the clock `skew_ms`
-/// ahead, `session.logon` is accepted, `account.status` checks an HMAC signature (when one
+/// ahead (`None`: refused as unsupported, as a venue without it would), `session.logon` is accepted, `account.status` checks an HMAC signature (when one
 /// is sent) against `secret` and answers 1000 USDT free. Returns its `ws://` URL.
-fn fake_venue(skew_ms: i64, secret: &'static str) -> String {
+fn fake_venue(skew_ms: Option<i64>, secret: &'static str) -> String {
     use obi_engine::venue::binance::sign;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -988,7 +988,11 @@ fn fake_venue(skew_ms: i64, secret: &'static str) -> String {
             let now_ms = i64::try_from(clock::now_ns() / 1_000_000).unwrap();
             let ok = |result| serde_json::json!({"id": id, "status": 200, "result": result});
             let answer = match req["method"].as_str().unwrap() {
-                "time" => ok(serde_json::json!({"serverTime": now_ms + skew_ms})),
+                "time" => match skew_ms {
+                    Some(skew) => ok(serde_json::json!({"serverTime": now_ms + skew})),
+                    None => serde_json::json!({"id": id, "status": 400, "error":
+                        {"code": -1020, "msg": "This operation is not supported."}}),
+                },
                 "session.logon" => ok(serde_json::json!({})),
                 "account.status" => {
                     let p = req["params"].as_object().unwrap();
@@ -1026,13 +1030,51 @@ fn fake_venue(skew_ms: i64, secret: &'static str) -> String {
     format!("ws://127.0.0.1:{port}/ws-api/v3")
 }
 
+/// A fake REST `GET /api/v3/time` on loopback answering with the clock `skew_ms` ahead
+/// (one connection per request). Returns its `http://` base URL.
+fn fake_rest_time(skew_ms: i64) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let now_ms = i64::try_from(clock::now_ns() / 1_000_000).unwrap();
+            let body = if req.starts_with(b"GET /api/v3/time ") {
+                format!("{{\"serverTime\":{}}}", now_ms + skew_ms)
+            } else {
+                "{}".to_string()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
 fn venue_checks(url: &str, secret: &str) -> Vec<Check> {
+    venue_checks_with_rest(url, "http://127.0.0.1:1", secret)
+}
+
+fn venue_checks_with_rest(url: &str, rest: &str, secret: &str) -> Vec<Check> {
     let tmp = tempfile::tempdir().unwrap();
     let text = config_text(
         tmp.path(),
         "key_kind = \"hmac\"\n[safety.breakers]\ncapital_quote = 500\n",
     )
-    .replace("ws://127.0.0.1:1/ws-api/v3", url);
+    .replace("ws://127.0.0.1:1/ws-api/v3", url)
+    .replace("http://127.0.0.1:1", rest);
     let cfg = Config::from_toml(&text, &tmp.path().join("engine.toml")).unwrap();
     let env = env_of(&[("OBI_API_KEY", "k"), ("OBI_API_SECRET", secret)]);
     gonogo::venue::checks(&cfg, &env, None)
@@ -1044,7 +1086,7 @@ fn by_id<'a>(checks: &'a [Check], id: &str) -> &'a Check {
 
 #[test]
 fn venue_checks_measure_the_clock_and_sign_account_status() {
-    let checks = venue_checks(&fake_venue(0, "right"), "right");
+    let checks = venue_checks(&fake_venue(Some(0), "right"), "right");
     assert_eq!(by_id(&checks, "venue").status, Status::Pass, "{checks:?}");
     assert_eq!(by_id(&checks, "clock").status, Status::Pass, "{checks:?}");
     let keys = by_id(&checks, "venue-keys");
@@ -1058,7 +1100,7 @@ fn venue_checks_measure_the_clock_and_sign_account_status() {
         "{bal:?}"
     );
 
-    let checks = venue_checks(&fake_venue(5_000, "right"), "right");
+    let checks = venue_checks(&fake_venue(Some(5_000), "right"), "right");
     let c = by_id(&checks, "clock");
     assert_eq!(c.status, Status::Fail, "{c:?}");
     assert!(
@@ -1071,7 +1113,7 @@ fn venue_checks_measure_the_clock_and_sign_account_status() {
         "the venue clock is used"
     );
 
-    let checks = venue_checks(&fake_venue(-400, "right"), "wrong");
+    let checks = venue_checks(&fake_venue(Some(-400), "right"), "wrong");
     assert_eq!(by_id(&checks, "clock").status, Status::Warn, "{checks:?}");
     let keys = by_id(&checks, "venue-keys");
     assert_eq!(keys.status, Status::Fail);
@@ -1080,4 +1122,21 @@ fn venue_checks_measure_the_clock_and_sign_account_status() {
         "{keys:?}"
     );
     assert_eq!(by_id(&checks, "balances").status, Status::Fail);
+
+    // A WS API without `time`: measured over REST; without REST time either, a failure.
+    let checks =
+        venue_checks_with_rest(&fake_venue(None, "right"), &fake_rest_time(2_000), "right");
+    let v = by_id(&checks, "venue");
+    assert_eq!(v.status, Status::Pass, "{checks:?}");
+    assert!(v.reason.contains("/api/v3/time answers"), "{v:?}");
+    assert_eq!(by_id(&checks, "clock").status, Status::Fail, "{checks:?}");
+    let checks = venue_checks(&fake_venue(None, "right"), "right");
+    let v = by_id(&checks, "venue");
+    assert_eq!(v.status, Status::Fail, "{checks:?}");
+    assert!(v.reason.contains("time was refused"), "{v:?}");
+    assert_eq!(
+        by_id(&checks, "venue-keys").status,
+        Status::Pass,
+        "{checks:?}"
+    );
 }

@@ -2,7 +2,9 @@
 //! request's round trip; the sample with the shortest round trip is the estimate.
 
 use super::verdict::Check;
-use super::wsapi::Session;
+use super::wsapi::{CallError, Session};
+use std::io::Read as _;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const ID: &str = "clock";
@@ -86,23 +88,59 @@ pub fn now_ns() -> u64 {
 }
 
 /// Sends `count` `time` requests on `session`.
-pub fn sample(session: &mut Session, count: usize) -> Result<Vec<TimeSample>, String> {
+pub fn sample(session: &mut Session, count: usize) -> Result<Vec<TimeSample>, CallError> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let id = session.next_id();
         let frame = format!("{{\"id\":\"{id}\",\"method\":\"time\"}}");
         let sent_ns = now_ns();
-        let result = session.call(id, &frame).map_err(|e| format!("time: {e}"))?;
+        let result = session.call(id, &frame)?;
         let received_ns = now_ns();
-        let server_ms = result
-            .get("serverTime")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| format!("time: no serverTime in {result}"))?;
         out.push(TimeSample {
             sent_ns,
-            server_ms,
+            server_ms: server_time(&result).map_err(CallError::Transport)?,
             received_ns,
         });
     }
     Ok(out)
+}
+
+/// `count` samples from a REST time endpoint (`GET {rest}/api/v3/time` or
+/// `/fapi/v1/time`, body `{"serverTime": ms}`), for venues whose WS API has no `time`.
+pub fn sample_rest(url: &str, timeout: Duration, count: usize) -> Result<Vec<TimeSample>, String> {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(true)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let sent_ns = now_ns();
+        let mut body = Vec::new();
+        agent
+            .get(url)
+            .call()
+            .map_err(|e| format!("{url}: {e}"))?
+            .body_mut()
+            .with_config()
+            .limit(64 << 10)
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| format!("{url}: {e}"))?;
+        let received_ns = now_ns();
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+        out.push(TimeSample {
+            sent_ns,
+            server_ms: server_time(&v)?,
+            received_ns,
+        });
+    }
+    Ok(out)
+}
+
+fn server_time(v: &serde_json::Value) -> Result<u64, String> {
+    v.get("serverTime")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| format!("no serverTime in {v}"))
 }

@@ -40,24 +40,40 @@ pub fn checks(cfg: &Config, env: Env<'_>, min_quote_micros: Option<i128>) -> Vec
         }
     };
     let mut out = Vec::with_capacity(4);
-    let estimate = match clock::sample(&mut session, TIME_SAMPLES) {
-        Ok(samples) => clock::estimate(&samples),
+    let samples = match clock::sample(&mut session, TIME_SAMPLES) {
+        Ok(s) => Ok((s, format!("{url} answers time"))),
+        // A WS API without `time`: the venue is reached; measure over REST instead.
+        Err(CallError::Refused(r)) => {
+            let rest = time_url(cfg);
+            clock::sample_rest(&rest, timeout, TIME_SAMPLES)
+                .map(|s| {
+                    (
+                        s,
+                        format!("{url} connected (time refused: {r}); {rest} answers"),
+                    )
+                })
+                .map_err(|e| format!("connected, but time was refused ({r}) and {e}"))
+        }
+        Err(e) => Err(format!("connected, but time: {e}")),
+    };
+    let estimate = match samples {
+        Ok((samples, what)) => clock::estimate(&samples).map(|e| (e, what)),
         Err(e) => {
-            out.push(Check::fail("venue", format!("{url}: connected, but {e}")));
+            out.push(Check::fail("venue", format!("{url}: {e}")));
             out.push(Check::fail("clock", "not measured: no time answer"));
             None
         }
     };
-    if let Some(est) = estimate {
-        let text = format!("{url} answers time in {} ms", est.rtt_ms);
+    if let Some((est, what)) = &estimate {
+        let text = format!("{what} in {} ms", est.rtt_ms);
         out.push(if est.rtt_ms > SLOW_RTT_MS {
             Check::warn("venue", format!("{text}: slow (over {SLOW_RTT_MS} ms)"))
         } else {
             Check::pass("venue", text)
         });
-        out.push(clock::judge(&est, v.section.recv_window_ms));
+        out.push(clock::judge(est, v.section.recv_window_ms));
     }
-    let offset_ms = estimate.map_or(0, |e| e.offset_ms);
+    let offset_ms = estimate.as_ref().map_or(0, |(e, _)| e.offset_ms);
     let (key_check, account) = match keys::load(&v.section, env) {
         Ok(creds) => account_checks(cfg, &mut session, &creds, offset_ms),
         Err(e) => (
@@ -198,6 +214,16 @@ fn refusal_text(e: &CallError) -> String {
         }
         CallError::Transport(why) => why.clone(),
     }
+}
+
+/// The venue's REST time endpoint.
+fn time_url(cfg: &Config) -> String {
+    let path = match cfg.venue.market {
+        Market::Spot => "/api/v3/time",
+        Market::UsdM => "/fapi/v1/time",
+        Market::CoinM => "/dapi/v1/time",
+    };
+    cfg.venue.rest.with_path(path).to_string()
 }
 
 /// Each instrument's best ask from a 5-level REST depth snapshot (`None` when it fails).
