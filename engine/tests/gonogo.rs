@@ -1140,3 +1140,37 @@ fn venue_checks_measure_the_clock_and_sign_account_status() {
         "{checks:?}"
     );
 }
+
+#[test]
+fn stats_file_must_be_creatable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let me = me();
+    let cfg = config(dir, "");
+    assert_eq!(host::stats_check(&cfg, Some(&me)).status, Status::Pass);
+    let stranger = Identity {
+        uid: me.uid + 1,
+        gids: vec![],
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        host::stats_check(&cfg, Some(&stranger)).status,
+        Status::Fail
+    );
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(
+        host::stats_check(&cfg, Some(&stranger)).status,
+        Status::Pass
+    );
+    write_mode(&dir.join("engine.stats"), "", 0o644);
+    let c = host::stats_check(&cfg, Some(&stranger));
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.reason.contains("not writable"), "{c:?}");
+    let off = config(dir, "").engine;
+    let mut cfg = cfg;
+    cfg.engine = obi_engine::config::EngineSection {
+        shm_enabled: false,
+        ..off
+    };
+    assert_eq!(host::stats_check(&cfg, Some(&me)).status, Status::Warn);
+}

@@ -121,7 +121,18 @@ pub fn stats_check(cfg: &Config, who: Option<&Identity>) -> Check {
         _ => Path::new("."),
     };
     let writable = match who {
-        Some(w) => w.may_write_dir(dir),
+        Some(w) => w
+            .may_write_dir(dir)
+            .and_then(|()| match std::fs::metadata(path) {
+                // An existing file (a running or earlier engine's) is replaced in place.
+                Ok(meta) if !w.may_write(&meta) => Err(format!(
+                    "{} exists and is not writable by uid {} (owner uid {})",
+                    path.display(),
+                    w.uid,
+                    meta.uid()
+                )),
+                _ => Ok(()),
+            }),
         None if dir.is_dir() => Ok(()),
         None => Err(format!("{} does not exist", dir.display())),
     };
