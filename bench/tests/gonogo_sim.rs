@@ -266,20 +266,23 @@ fn go_after_paper_then_no_go_for_each_broken_precondition() {
     assert_eq!(report["verdict"], "CONDITIONAL");
     assert_eq!(status(&report, "breakers"), "WARN");
 
-    // 7. The paper run's own state dir as the live state: it ends holding whatever the
-    //    paper run held, and the go-nogo run left it exactly as it was.
+    // 7. The paper run's own state dir as the live state: its paper orders never reached
+    //    the venue, so a live start would reconcile them and start halted: NO-GO. The
+    //    go-nogo run left the state exactly as it was.
     let before = std::fs::read(paper.join("journal.obij")).unwrap();
     let mut reuse = setup(&dir, &venue, "paper", "live", SEED);
     reuse.strategy = Vec::new();
-    let (_, report) = go_nogo(
+    let (out, report) = go_nogo(
         &write_config(&dir, "reuse", &reuse),
         &paper,
         fills,
         &LIVE_ENV,
     );
     assert_eq!(std::fs::read(paper.join("journal.obij")).unwrap(), before);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(status(&report, "latch"), "FAIL");
     assert!(
-        matches!(status(&report, "latch"), "PASS" | "FAIL"),
+        reason(&report, "latch").contains("paper run(s)"),
         "{report:#}"
     );
 

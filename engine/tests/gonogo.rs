@@ -608,8 +608,11 @@ fn latch_fails_when_the_engine_would_start_halted() {
         text: ShortText::new(text),
     };
     journal(&state, &[(t, reset("cause understood"))]);
+    // Reset, flat, but its orders were never reconciled with a venue: the engine does that
+    // at start.
     let c = latch::check(&cfg);
-    assert_eq!(c.status, Status::Pass, "{c:?}");
+    assert_eq!(c.status, Status::Warn, "{c:?}");
+    assert!(c.reason.contains("not reconciled yet"), "{c:?}");
 
     journal(
         &state,
@@ -630,14 +633,50 @@ fn latch_fails_when_the_engine_would_start_halted() {
     );
     journal(&state, &[(t, reset("back"))]);
 
-    // A position left by an earlier run: the engine starts halted (recovery_mismatch).
-    journal(&state, &[(t, order(100)), (t, fill(100, Side::Bid))]);
+    // A paper run in the state dir: its orders never reached the venue, so a live start
+    // reconciling them starts halted.
+    let mut paper = session(t);
+    paper.push((t, reconciled("paper: earlier runs' orders ended with them")));
+    paper.extend([(t, order(1)), (t, fill(1, Side::Bid))]);
+    journal(&state, &paper);
     let c = latch::check(&cfg);
     assert_eq!(c.status, Status::Fail);
     assert!(
-        c.reason.contains("recovery_mismatch") && c.reason.contains("ETHUSDT position 1 lots"),
+        c.reason.contains("paper run(s) [2]")
+            && c.reason.contains("fresh state dir")
+            && c.reason
+                .contains("position ETHUSDT 1 lots includes paper fills"),
         "{c:?}"
     );
+
+    // A live run that reconciled at its start and holds a position: carried, a warning.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "");
+    let state = state_dir(tmp.path());
+    let mut live = session(t);
+    live.push((t, reconciled("earlier runs reconciled with the venue")));
+    live.extend([(t, order(1)), (t, fill(1, Side::Bid))]);
+    journal(&state, &live);
+    let c = latch::check(&cfg);
+    assert_eq!(c.status, Status::Warn, "{c:?}");
+    assert!(c.reason.contains("starts holding ETHUSDT 1 lots"), "{c:?}");
+    // A session that reconciled and sent nothing: clean.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "");
+    let state = state_dir(tmp.path());
+    let mut quiet = session(t);
+    quiet.push((t, reconciled("earlier runs reconciled with the venue")));
+    journal(&state, &quiet);
+    let c = latch::check(&cfg);
+    assert_eq!(c.status, Status::Pass, "{c:?}");
+}
+
+fn reconciled(text: &str) -> RecordBody {
+    RecordBody::Operator {
+        action: OperatorAction::Reconciled,
+        reason: ReasonCode::None,
+        text: ShortText::new(text),
+    }
 }
 
 #[test]
