@@ -613,6 +613,15 @@ fn latch_fails_when_the_engine_would_start_halted() {
     let c = latch::check(&cfg);
     assert_eq!(c.status, Status::Warn, "{c:?}");
     assert!(c.reason.contains("not reconciled yet"), "{c:?}");
+    // USD-M cannot reconcile at start: the same state starts it halted.
+    let usdm = Config::from_toml(
+        &config_text(dir, "").replace("\"spot\"", "\"usdm\""),
+        &dir.join("engine.toml"),
+    )
+    .unwrap();
+    let c = latch::check(&usdm);
+    assert_eq!(c.status, Status::Fail, "{c:?}");
+    assert!(c.reason.contains("spot only"), "{c:?}");
 
     journal(
         &state,

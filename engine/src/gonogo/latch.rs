@@ -9,6 +9,7 @@
 use super::snapshot::{self, Snapshot, SnapshotError};
 use super::verdict::Check;
 use crate::config::Config;
+use crate::instrument::Market;
 use crate::journal::{OperatorAction, RecordBody, TailStatus};
 use crate::safety::{ReasonCode, SafetyState};
 
@@ -76,6 +77,13 @@ pub fn check(cfg: &Config) -> Check {
     if !paper.is_empty() {
         fails.push(format!(
             "it holds paper run(s) {paper:?}, which a live engine would take as its own (their position, PnL and breaker anchors carried as real; the account's orders since their start reconciled against them, anything else there starting it halted); move the paper state aside (keep it for --paper-state) and go live on a fresh state dir"
+        ));
+    } else if (other_runs > 0 || !state.open_orders.is_empty()) && cfg.venue.market != Market::Spot
+    {
+        fails.push(format!(
+            "{other_runs} earlier run(s) and {} open order(s) not reconciled yet, and start-up reconciliation is spot only: a {} live start with them starts halted (recovery_mismatch); check the account by hand and start on a fresh state dir",
+            state.open_orders.len(),
+            cfg.venue.market.name()
         ));
     } else if other_runs > 0 || !state.open_orders.is_empty() {
         warns.push(format!(
