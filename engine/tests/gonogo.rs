@@ -211,7 +211,7 @@ fn verdict_is_the_worst_status_and_maps_to_exit_codes() {
 
 fn keys_check(dir: &Path, env: &[(&str, &str)], who: Option<&Identity>) -> Check {
     let cfg = config(dir, "");
-    keys::check(&cfg.venue.section, &env_of(env), who)
+    keys::check(&cfg.venue, &env_of(env), who)
 }
 
 #[test]
@@ -309,7 +309,7 @@ fn a_secret_in_the_environment_wins_over_the_file() {
     )
     .unwrap();
     let c = keys::check(
-        &hmac.venue.section,
+        &hmac.venue,
         &env_of(&[("OBI_API_KEY", "k"), ("OBI_API_SECRET", "s3cr3t-hmac")]),
         Some(&me()),
     );

@@ -4,39 +4,21 @@
 use super::Env;
 use super::access::Identity;
 use super::verdict::Check;
-use crate::config::{KeyKind, VenueSection};
-use crate::venue::keys::{Credentials, KeySource, KeyType, SecretSource};
+use crate::config::VenueConfig;
+use crate::venue::keys::Credentials;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 const ID: &str = "keys";
 
-/// Where the engine takes its credentials from under `[venue]` (the same rule as the
-/// gateway: the secret variable when set, else the secret file).
-pub fn key_source(venue: &VenueSection) -> KeySource {
-    KeySource {
-        key_type: match venue.key_kind {
-            KeyKind::Ed25519 => KeyType::Ed25519,
-            KeyKind::Hmac => KeyType::Hmac,
-        },
-        api_key_env: venue.api_key_env.clone(),
-        secret: match &venue.secret_file {
-            Some(file) => SecretSource::EnvThenFile {
-                var: venue.secret_env.clone(),
-                file: file.clone(),
-            },
-            None => SecretSource::Env(venue.secret_env.clone()),
-        },
-    }
-}
-
 /// Loads the credentials as the engine would (for the venue checks).
-pub fn load(venue: &VenueSection, env: Env<'_>) -> Result<Credentials, String> {
-    Credentials::load_with(&key_source(venue), env).map_err(|e| e.to_string())
+pub fn load(venue: &VenueConfig, env: Env<'_>) -> Result<Credentials, String> {
+    Credentials::load_with(&venue.key_source(), env).map_err(|e| e.to_string())
 }
 
 /// Keys present, the secret file owner-only and owned by `who`, and the key parses.
-pub fn check(venue: &VenueSection, env: Env<'_>, who: Option<&Identity>) -> Check {
+pub fn check(config: &VenueConfig, env: Env<'_>, who: Option<&Identity>) -> Check {
+    let venue = &config.section;
     let from_env = env(&venue.secret_env).is_some();
     let mut source = format!("secret from ${}", venue.secret_env);
     let mut odd_mode = None;
@@ -58,7 +40,7 @@ pub fn check(venue: &VenueSection, env: Env<'_>, who: Option<&Identity>) -> Chec
         }
         (None, _) => {}
     }
-    let creds = match load(venue, env) {
+    let creds = match load(config, env) {
         Ok(c) => c,
         Err(e) => return Check::fail(ID, e),
     };

@@ -122,7 +122,7 @@ pub fn run(path: &std::path::Path, options: &Options, env: Env<'_>, now_ns: u64)
     let checks = &mut report.checks;
     checks.push(host::config_check(path, &cfg));
     checks.push(host::mode_check(&cfg, env));
-    checks.push(keys::check(&cfg.venue.section, env, who));
+    checks.push(keys::check(&cfg.venue, env, who));
     if let Some(file) = &options.env_file {
         checks.push(host::env_file_check(file, who));
     }

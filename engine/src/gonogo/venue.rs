@@ -74,7 +74,7 @@ pub fn checks(cfg: &Config, env: Env<'_>, min_quote_micros: Option<i128>) -> Vec
         out.push(clock::judge(est, v.section.recv_window_ms));
     }
     let offset_ms = estimate.as_ref().map_or(0, |(e, _)| e.offset_ms);
-    let (key_check, account) = match keys::load(&v.section, env) {
+    let (key_check, account) = match keys::load(v, env) {
         Ok(creds) => account_checks(cfg, &mut session, &creds, offset_ms),
         Err(e) => (
             Check::fail("venue-keys", format!("not checked: {e}")),
