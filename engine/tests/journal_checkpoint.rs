@@ -3,7 +3,7 @@
 
 use obi_engine::journal::checkpoint::{self, CheckpointError};
 use obi_engine::journal::{
-    Anchors, InstrumentState, JournalState, LatchState, OpenOrder, OrderSide,
+    Anchors, InstrumentState, JournalState, LatchState, OpenOrder, OrderSide, UnreconciledRun,
 };
 use obi_engine::safety::{ReasonCode, SafetyState};
 
@@ -51,6 +51,11 @@ fn state(seq: u64) -> JournalState {
             operator_text: String::new(),
         },
         orphan_fills: 0,
+        unreconciled: vec![UnreconciledRun {
+            session: 3,
+            start_ns: 1_700_000_000_000_000_000,
+            max_order_id: 17,
+        }],
     }
 }
 
