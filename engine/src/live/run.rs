@@ -782,19 +782,21 @@ fn feed_breakers(
     let equity = capital_micros.saturating_add(tick.money_micros().equity);
     let ring_full = tick.counters.intent_ring_full;
     let n = tick.books().len();
-    let mut mids = [(false, 0i64); 64];
+    // (valid, mid, last frame received): a valid book is only as fresh as its last frame,
+    // so a feed that goes silent with its socket open still trips the stale-book breaker.
+    let mut mids = [(false, 0i64, 0u64); 64];
     for (i, slot) in mids.iter_mut().enumerate().take(n.min(64)) {
         let ib = &tick.books()[i];
         let mid = crate::portfolio::Portfolio::mid_x2_ticks(&ib.book).unwrap_or(0);
-        *slot = (ib.sync.is_valid(), mid);
+        *slot = (ib.sync.is_valid(), mid, ib.last_receipt_ns);
     }
     let Some(h) = &mut tick.observer.hub else {
         return;
     };
     h.breakers.on_equity(equity, now_ns);
-    for (i, (valid, mid)) in mids.iter().enumerate().take(n.min(64)) {
+    for (i, (valid, mid, last_frame_ns)) in mids.iter().enumerate().take(n.min(64)) {
         let id = InstrumentId(i as u16);
-        h.breakers.on_book(id, *valid, now_ns);
+        h.breakers.on_book(id, *valid, *last_frame_ns);
         if *valid && *mid > 0 {
             h.breakers.on_mid(id, *mid, now_ns);
         }
