@@ -13,13 +13,16 @@ pub fn to_micros(text: &str) -> Option<i128> {
 }
 
 /// Notional of `qty_units * 10^-qty_decimals` at `price_text`, in millionths of the quote,
-/// rounded up (a need is never understated).
+/// rounded up (a need is never understated). `None` for a price that is not positive.
 pub fn notional_micros(qty_units: i128, qty_decimals: u8, price_text: &str) -> Option<i128> {
     let pd = decimal::significant_decimals(price_text.as_bytes()).min(MAX_DECIMALS);
     let price = i128::from(decimal::parse_scaled(price_text.as_bytes(), pd).ok()?);
+    if price <= 0 || qty_units < 0 {
+        return None;
+    }
     let num = qty_units.checked_mul(price)?.checked_mul(1_000_000)?;
     let den = 10i128.checked_pow(u32::from(qty_decimals) + u32::from(pd))?;
-    Some((num + den - 1).div_euclid(den))
+    Some(num.checked_add(den - 1)?.div_euclid(den))
 }
 
 /// `micros` as text with two decimals (cut, not rounded).
