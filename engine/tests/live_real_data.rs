@@ -6,70 +6,15 @@
 
 mod common;
 
+use common::core_alloc::{self, CoreThreadCounting};
 use common::market_server::RecordedMarket;
 use obi_engine::config::{Config, PollMode, VenueConfig};
 use obi_engine::live::{self, RunOptions};
 use obi_shm::{CounterId, InstrumentGaugeId, ReaderState, StatsReader};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-struct CoreThreadCounting;
-
-static CORE_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-/// Set once warm-up is over: the first core-thread allocation after it keeps a backtrace.
-static MEASURING: AtomicBool = AtomicBool::new(false);
-static FIRST_ALLOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-thread_local! {
-    // Set on the thread that runs the live loop: only its allocations count (the
-    // connector, snapshot and server threads allocate freely, by design).
-    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
-    // Set while a backtrace is being taken (it allocates itself).
-    static IN_BACKTRACE: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if !COUNT_HERE.try_with(Cell::get).unwrap_or(false)
-        || IN_BACKTRACE.try_with(Cell::get).unwrap_or(true)
-    {
-        return;
-    }
-    let n = CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    if MEASURING.load(Ordering::Relaxed) && n == CORE_ALLOCATIONS_AT_START.load(Ordering::Relaxed) {
-        IN_BACKTRACE.with(|b| b.set(true));
-        let trace = std::backtrace::Backtrace::force_capture().to_string();
-        if let Ok(mut first) = FIRST_ALLOCATION.lock() {
-            first.get_or_insert(trace);
-        }
-        IN_BACKTRACE.with(|b| b.set(false));
-    }
-}
-
-static CORE_ALLOCATIONS_AT_START: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
-unsafe impl GlobalAlloc for CoreThreadCounting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's; forwarded unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: CoreThreadCounting = CoreThreadCounting;
@@ -168,7 +113,7 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     let stop = Arc::new(AtomicBool::new(false));
     let core_stop = stop.clone();
     let core = std::thread::spawn(move || {
-        COUNT_HERE.with(|c| c.set(true));
+        core_alloc::count_this_thread();
         let options = RunOptions {
             shm: true,
             ..RunOptions::default()
@@ -183,9 +128,7 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
         let (frames, valid) = frames_seen(&shm_path);
         frames > warm as u64 && valid
     });
-    let before = CORE_ALLOCATIONS.load(Ordering::Relaxed);
-    CORE_ALLOCATIONS_AT_START.store(before, Ordering::Relaxed);
-    MEASURING.store(true, Ordering::Relaxed);
+    core_alloc::start_measuring();
     // Half way, the kill file: the halt (journal, cancel-all, strategy off) must not
     // allocate either.
     let half = total / 2;
@@ -199,8 +142,7 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
     wait_for("all frames", 120, || {
         frames_seen(&shm_path).0 > total as u64
     });
-    let after = CORE_ALLOCATIONS.load(Ordering::Relaxed);
-    MEASURING.store(false, Ordering::Relaxed);
+    let measured = core_alloc::stop_measuring();
     stop.store(true, Ordering::Relaxed);
     let report = core.join().expect("core thread").expect("run");
 
@@ -227,16 +169,23 @@ fn live_feed_over_loopback_matches_the_exchange_and_does_not_allocate() {
         report.to_text()
     );
     assert_eq!(report.open_orders_at_end, 0, "{}", report.to_text());
-    let first = FIRST_ALLOCATION
-        .lock()
-        .map(|f| f.clone().unwrap_or_default())
-        .unwrap_or_default();
+    let first = core_alloc::first_allocation();
     assert_eq!(
-        after - before,
+        measured.other,
         0,
         "core thread allocated {} times over {} frames after warm-up; the first at:\n{first}",
-        after - before,
+        measured.other,
         total - warm
+    );
+    assert!(
+        measured.read_buffer_growths <= core_alloc::MAX_READ_BUFFER_GROWTHS,
+        "{measured:?}"
+    );
+    println!(
+        "core-thread allocations over {} frames after warm-up: {} (tungstenite read-buffer growths: {})",
+        total - warm,
+        measured.other,
+        measured.read_buffer_growths
     );
 }
 

@@ -7,46 +7,11 @@
 
 mod common;
 
+use common::core_alloc::{self, CoreThreadCounting};
 use obi_engine::journal::{FILE_HEADER, RecordBody, StatePaths, decode};
 use obi_engine::live::{self, RunOptions};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-
-struct CoreThreadCounting;
-
-static CORE_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    // Set on the thread that runs the live loop: only its allocations count.
-    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNT_HERE.try_with(Cell::get).unwrap_or(false) {
-        CORE_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds exactly as it does for `System`; we only count.
-unsafe impl GlobalAlloc for CoreThreadCounting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's; forwarded unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use std::sync::atomic::AtomicBool;
 
 #[global_allocator]
 static GLOBAL: CoreThreadCounting = CoreThreadCounting;
@@ -440,7 +405,7 @@ fn reload_through_live_run_applies_between_ticks_without_allocating() {
         ..RunOptions::default()
     };
     let core = std::thread::spawn(move || {
-        COUNT_HERE.with(|c| c.set(true));
+        core_alloc::count_this_thread();
         live::run(&cfg, &options, &core_stop)
     });
 
@@ -454,7 +419,7 @@ fn reload_through_live_run_applies_between_ticks_without_allocating() {
         0,
         "idle parameters"
     );
-    let before = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    core_alloc::start_measuring();
     replace_file(&path, &e2e_config(server.addr, &dir, active));
     // The core journals the reload right after applying it.
     wait_until("the reload in the journal", || {
@@ -464,7 +429,7 @@ fn reload_through_live_run_applies_between_ticks_without_allocating() {
     wait_until("all frames", || {
         counter(&stats, CounterId::FramesTotal) > total as u64
     });
-    let after = CORE_ALLOCATIONS.load(Ordering::Relaxed);
+    let measured = core_alloc::stop_measuring();
     assert!(
         counter(&stats, CounterId::IntentsTotal) > 0,
         "the reloaded thresholds should have traded"
@@ -477,9 +442,14 @@ fn reload_through_live_run_applies_between_ticks_without_allocating() {
     assert!(report.counters.intents > 0, "{}", report.to_text());
     assert!(report.to_text().contains("parameter reloads: applied 1"));
     assert_eq!(
-        after - before,
+        measured.other,
         0,
-        "the core thread allocated taking the reload or trading after it"
+        "the core thread allocated taking the reload or trading after it; the first at:\n{}",
+        core_alloc::first_allocation()
+    );
+    assert!(
+        measured.read_buffer_growths <= core_alloc::MAX_READ_BUFFER_GROWTHS,
+        "{measured:?}"
     );
 }
 

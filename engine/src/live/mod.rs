@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod feed;
+pub mod notice;
 pub mod notify;
 pub mod record;
 pub mod reload;

@@ -10,6 +10,7 @@
 
 use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
+use super::notice::{Detail, Notice, NoticePrinter, Notices};
 use super::notify::{EngineState, Notifier, Readiness};
 use super::record::Recorder;
 use super::reload::{ReloadCounts, ReloadEvent, ReloadSetup, Reloader};
@@ -202,6 +203,8 @@ pub fn run(
     let timeout = Duration::from_millis(config.venue.section.connect_timeout_ms);
     let connector = Connector::spawn(timeout).map_err(|e| setup("connector thread", &e))?;
     let snapshots = SnapshotFetcher::spawn(timeout).map_err(|e| setup("snapshot thread", &e))?;
+    let (mut notices, printer) =
+        NoticePrinter::spawn().map_err(|e| setup("notice printer thread", &e))?;
     let mut publisher = if options.shm && config.engine.shm_enabled {
         Some(ShmPublisher::create(config).map_err(|e| setup("stats file", &e))?)
     } else {
@@ -255,7 +258,7 @@ pub fn run(
             );
         }
         for trip in startup.restored.iter().chain(&startup.trips) {
-            apply_trip(&mut tick, trip, wall.start_unix_ns);
+            apply_trip(&mut tick, trip, wall.start_unix_ns, &mut notices);
         }
     }
     // systemd: READY=1 / STATUS= / RELOADING=1 / STOPPING=1 (no-op without NOTIFY_SOCKET).
@@ -375,11 +378,10 @@ pub fn run(
         }
         if link.stats.exhausted && !exhausted_reported {
             exhausted_reported = true;
-            eprintln!(
-                "obi-engine: market data unreachable after {} attempts: {}",
-                link.stats.failing_attempts,
-                link.last_error().unwrap_or("unknown error")
-            );
+            notices.send(Notice::FeedUnreachable {
+                attempts: link.stats.failing_attempts,
+                error: Detail::new(link.last_error().unwrap_or("unknown error")),
+            });
         } else if !link.stats.exhausted {
             exhausted_reported = false;
         }
@@ -477,7 +479,7 @@ pub fn run(
             if let Some(h) = &mut tick.observer.hub {
                 h.journal_trip(&trip);
             }
-            apply_trip(&mut tick, &trip, now_ns);
+            apply_trip(&mut tick, &trip, now_ns, &mut notices);
         }
 
         if tick.counters.intents != intents_seen {
@@ -497,10 +499,9 @@ pub fn run(
             if g.config_error && !key_refused_reported {
                 // The venue refused the key or signature: nothing can be traded safely.
                 key_refused_reported = true;
-                eprintln!(
-                    "obi-engine: the venue refused the API key or signature (code {}); halting",
-                    g.last_error_code
-                );
+                notices.send(Notice::KeyRefused {
+                    code: g.last_error_code,
+                });
                 if let Some(t) = tick
                     .observer
                     .hub
@@ -510,7 +511,7 @@ pub fn run(
                     if let Some(h) = &mut tick.observer.hub {
                         h.journal_trip(&t);
                     }
-                    apply_trip(&mut tick, &t, now_ns);
+                    apply_trip(&mut tick, &t, now_ns, &mut notices);
                 } else {
                     tick.halt(now_ns);
                 }
@@ -544,7 +545,7 @@ pub fn run(
                     if let Some(h) = &mut tick.observer.hub {
                         h.journal_trip(&t);
                     }
-                    apply_trip(&mut tick, &t, now_ns);
+                    apply_trip(&mut tick, &t, now_ns, &mut notices);
                 } else if tick.observer.hub.is_none() {
                     tick.halt(now_ns);
                 }
@@ -568,7 +569,7 @@ pub fn run(
                     }
                     Err(why) => {
                         reset_refused_seq = Some(seq);
-                        eprintln!("obi-engine: reset request {seq} refused: {why:?}");
+                        notices.send(Notice::ResetRefused { seq, why });
                     }
                 }
             }
@@ -680,6 +681,8 @@ pub fn run(
             }
         })
         .collect();
+    // Everything the core thread had to say is printed before the report.
+    printer.finish();
     Ok(RunReport {
         mode: if options.observe_only {
             "record"
@@ -749,18 +752,22 @@ fn engine_state(tick: &TickPath<LiveObserver>, observe_only: bool, ready: bool) 
 }
 
 /// Applies a trip: reduce-only, or halt with the venue asked to cancel everything.
-fn apply_trip(tick: &mut TickPath<LiveObserver>, trip: &Trip, now_ns: u64) {
+fn apply_trip(tick: &mut TickPath<LiveObserver>, trip: &Trip, now_ns: u64, notices: &mut Notices) {
+    let notice = Notice::Tripped {
+        reason: trip.reason,
+        state: trip.state,
+        value: trip.value,
+        limit: trip.limit,
+    };
     match trip.state {
         SafetyState::Running => {}
-        SafetyState::Reducing => tick.set_risk_mode(trip.state.risk_mode()),
+        SafetyState::Reducing => {
+            notices.send(notice);
+            tick.set_risk_mode(trip.state.risk_mode());
+        }
         SafetyState::Halted => {
             if !tick.is_halted() {
-                eprintln!(
-                    "obi-engine: HALTED by {} (measured {}, limit {}); cancelling everything at the venue",
-                    trip.reason.name(),
-                    trip.value,
-                    trip.limit
-                );
+                notices.send(notice);
             }
             tick.halt(now_ns);
             tick.cancel_all_at_venue(now_ns);

@@ -80,6 +80,7 @@ pub fn binance_recordings(data: &std::path::Path) -> Vec<(&'static str, PathBuf)
     ]
 }
 
+pub mod core_alloc;
 pub mod market_server;
 pub mod recording;
 
