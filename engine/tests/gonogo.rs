@@ -420,6 +420,7 @@ fn money_parses_exactly_and_rounds_needs_up() {
     // 1 lot of 0.00000001 at 0.1 = 1e-9 → rounds up to 1 micro.
     assert_eq!(money::notional_micros(1, 8, "0.1"), Some(1));
     assert_eq!(money::show(12_345_678), "12.34");
+    assert_eq!(money::show(1_000), "0.001000");
     assert_eq!(money::notional_micros(1, 3, "-5"), None);
     assert_eq!(money::notional_micros(1, 3, "0"), None);
     assert_eq!(money::notional_micros(i128::MAX / 2, 0, "99999"), None);

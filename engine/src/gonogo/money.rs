@@ -25,9 +25,14 @@ pub fn notional_micros(qty_units: i128, qty_decimals: u8, price_text: &str) -> O
     Some(num.checked_add(den - 1)?.div_euclid(den))
 }
 
-/// `micros` as text with two decimals (cut, not rounded).
+/// `micros` as text: two decimals (cut, not rounded), or all six below one unit so small
+/// amounts (a base asset's lot) do not show as zero.
 pub fn show(micros: i128) -> String {
     let mut s = String::new();
-    let _ = decimal::write_scaled(&mut s, micros / 10_000, 2);
+    if micros.abs() < 1_000_000 {
+        let _ = decimal::write_scaled(&mut s, micros, 6);
+    } else {
+        let _ = decimal::write_scaled(&mut s, micros / 10_000, 2);
+    }
     s
 }
