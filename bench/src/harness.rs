@@ -102,6 +102,8 @@ pub struct EngineSetup {
     pub venue: Vec<String>,
     /// Extra `[safety.breakers]` lines.
     pub breakers: Vec<String>,
+    /// Extra TOML appended at the end (whole sections, e.g. `[safety.flatten]`).
+    pub extra: Vec<String>,
 }
 
 impl EngineSetup {
@@ -118,6 +120,7 @@ impl EngineSetup {
             strategy: Vec::new(),
             venue: Vec::new(),
             breakers: Vec::new(),
+            extra: Vec::new(),
         }
     }
 
@@ -164,6 +167,9 @@ impl EngineSetup {
         }
         let _ = writeln!(t, "\n[safety.breakers]");
         for line in &self.breakers {
+            let _ = writeln!(t, "{line}");
+        }
+        for line in &self.extra {
             let _ = writeln!(t, "{line}");
         }
         t

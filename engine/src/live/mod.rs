@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod feed;
+pub mod flatten;
 pub mod notice;
 pub mod notify;
 pub mod record;

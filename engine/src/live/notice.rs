@@ -2,6 +2,7 @@
 //! a fixed-size [`Notice`] into a ring and never writes to stderr itself (a write to a
 //! full pipe would block it; a captured test's output would allocate).
 
+use crate::runtime::FlattenRefused;
 use crate::safety::{ReasonCode, ResetRefused, SafetyState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,6 +75,28 @@ pub enum Notice {
         /// Venue error code.
         code: i64,
     },
+    /// A flatten order after a halt (sent, or refused before leaving).
+    Flatten {
+        /// Instrument id.
+        instrument: u16,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Position before it, lots.
+        position_lots: i64,
+        /// Order size, lots.
+        order_lots: i64,
+        /// Worst price accepted, ticks.
+        price_ticks: i64,
+        /// Why it did not leave, if it did not.
+        refused: Option<FlattenRefused>,
+    },
+    /// Flattening stopped with a position left (attempts used up).
+    FlattenGaveUp {
+        /// Instrument id.
+        instrument: u16,
+        /// Position left, lots.
+        position_lots: i64,
+    },
     /// An operator reset was refused.
     ResetRefused {
         /// Request sequence number.
@@ -114,6 +137,30 @@ impl std::fmt::Display for Notice {
             Notice::KeyRefused { code } => write!(
                 f,
                 "the venue refused the API key or signature (code {code}); halting"
+            ),
+            Notice::Flatten {
+                instrument,
+                attempt,
+                position_lots,
+                order_lots,
+                price_ticks,
+                refused,
+            } => {
+                write!(
+                    f,
+                    "flatten attempt {attempt} on instrument #{instrument}: position {position_lots} lots, IOC {order_lots} lots at worst {price_ticks} ticks"
+                )?;
+                match refused {
+                    Some(why) => write!(f, " refused before sending ({why:?})"),
+                    None => f.write_str(" sent"),
+                }
+            }
+            Notice::FlattenGaveUp {
+                instrument,
+                position_lots,
+            } => write!(
+                f,
+                "flatten gave up on instrument #{instrument}: {position_lots} lots remain for the operator"
             ),
             Notice::ResetRefused { seq, why } => {
                 write!(f, "reset request {seq} refused: {why}")

@@ -10,6 +10,7 @@
 
 use super::connector::Connector;
 use super::feed::{FeedLink, LinkEvent};
+use super::flatten::Flattener;
 use super::notice::{Detail, Notice, NoticePrinter, Notices};
 use super::notify::{EngineState, Notifier, Readiness};
 use super::record::Recorder;
@@ -243,7 +244,9 @@ pub fn run(
         let (hub, startup) =
             SafetyHub::start(config, wall.start_unix_ns, mode == TradingMode::Live)
                 .map_err(RunError::State)?;
-        eprintln!("obi-engine: {}", startup.summary.trim_end());
+        for line in startup.summary.lines() {
+            eprintln!("obi-engine: {line}");
+        }
         for (id, position) in &startup.positions {
             tick.restore_position(*id, *position);
         }
@@ -294,6 +297,7 @@ pub fn run(
     let mut intents_seen = 0u64;
     let capital_micros = config.safety.breakers.capital_micros();
     let mut ring_full_seen = 0u64;
+    let mut flattener = Flattener::new(config.safety.flatten, n);
     let mut reset_refused_seq: Option<u64> = None;
     let mut key_refused_reported = false;
     let mut frame_buf: Vec<u8> = Vec::with_capacity(1 << 20);
@@ -473,6 +477,9 @@ pub fn run(
                 capital_micros,
                 &mut ring_full_seen,
             );
+            if stopping_since_ns.is_none() {
+                flattener.step(&mut tick, now_ns, &mut notices);
+            }
         }
         // Kill inputs and breakers: act on a trip at once.
         if let Some(trip) = tick.observer.hub.as_mut().and_then(|h| h.poll(now_ns)) {
@@ -480,6 +487,9 @@ pub fn run(
                 h.journal_trip(&trip);
             }
             apply_trip(&mut tick, &trip, now_ns, &mut notices);
+            if trip.state == SafetyState::Halted {
+                flattener.arm();
+            }
         }
 
         if tick.counters.intents != intents_seen {
@@ -546,6 +556,9 @@ pub fn run(
                         h.journal_trip(&t);
                     }
                     apply_trip(&mut tick, &t, now_ns, &mut notices);
+                    if t.state == SafetyState::Halted {
+                        flattener.arm();
+                    }
                 } else if tick.observer.hub.is_none() {
                     tick.halt(now_ns);
                 }

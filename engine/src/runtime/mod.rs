@@ -8,4 +8,4 @@ pub mod tick;
 
 pub use counters::Counters;
 pub use latency::{LatencyHistogram, Percentiles};
-pub use tick::{InstrumentBook, MoneyMicros, NoObserver, TickObserver, TickPath};
+pub use tick::{FlattenRefused, InstrumentBook, MoneyMicros, NoObserver, TickObserver, TickPath};

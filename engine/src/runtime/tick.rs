@@ -14,10 +14,10 @@ use crate::config::Config;
 use crate::feed::binance::{BinanceParser, BookSync, DiffAction, ParseError, Parsed};
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec, Instruments};
-use crate::order::{Intent, RejectReason, Report};
+use crate::order::{Intent, NewOrder, OrderId, RejectReason, Report};
 use crate::portfolio::Portfolio;
-use crate::risk::PreTradeRisk;
 use crate::risk::RiskMode;
+use crate::risk::{PreTradeRisk, RiskReject};
 use crate::signal::SignalState;
 use crate::strategy::{OrderIdGen, Strategy};
 use crate::units::{Lots, Notional};
@@ -82,6 +82,15 @@ pub struct InstrumentBook {
     /// Top-level OBI of the last book event, parts per million.
     pub last_obi_ppm: i64,
     was_valid: bool,
+}
+
+/// Why a flatten order was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlattenRefused {
+    /// Pre-trade risk refused it.
+    Risk(RiskReject),
+    /// The intent ring was full.
+    RingFull,
 }
 
 /// The core thread's per-frame work.
@@ -267,6 +276,9 @@ impl<O: TickObserver> TickPath<O> {
         self.risk.set_mode(RiskMode::Normal);
         for i in 0..self.books.len() {
             let id = InstrumentId(i as u16);
+            // A flatten while halted changed the position behind the strategy's back.
+            let lots = self.portfolio.position(id).0;
+            self.strategy.sync_position(id, lots, ts_ns);
             self.strategy.set_enabled(id, self.books[i].was_valid);
         }
         let receipt = self.clock.raw();
@@ -299,11 +311,49 @@ impl<O: TickObserver> TickPath<O> {
         self.flush_intents(ts_ns, receipt);
     }
 
+    /// The next order id (for orders the strategy does not make: flatten orders).
+    pub fn next_order_id(&mut self) -> OrderId {
+        self.ids.next_id()
+    }
+
+    /// Largest quantity one order may have, lots (pre-trade risk's limit).
+    pub fn max_order_qty_lots(&self) -> i64 {
+        self.risk.config().max_order_qty_lots
+    }
+
+    /// Sends one flatten order while halted. Risk checks it as in reduce-only mode (it can
+    /// only shrink the position, even if it fills completely; price band and size limits
+    /// apply), then trading stays halted. The journal sees it like any order.
+    pub fn send_flatten(&mut self, order: NewOrder, ts_ns: u64) -> Result<(), FlattenRefused> {
+        let intent = Intent::Place(order);
+        let book = &self.books[order.instrument.index()].book;
+        let previous = self.risk.mode();
+        self.risk.set_mode(RiskMode::ReduceOnly);
+        let checked = self.risk.check(&intent, book, ts_ns);
+        self.risk.set_mode(previous);
+        checked.map_err(FlattenRefused::Risk)?;
+        match self.intents.push(intent) {
+            Ok(()) => {
+                self.observer.on_intent_sent(&intent, ts_ns);
+                self.counters.intents += 1;
+                Ok(())
+            }
+            Err(rtrb::PushError::Full(_)) => {
+                self.counters.intent_ring_full += 1;
+                self.risk.on_send_failed(&intent);
+                Err(FlattenRefused::RingFull)
+            }
+        }
+    }
+
     /// Sets an instrument's position at start-up, from the recovered journal (the
     /// portfolio's cost basis and PnL, and pre-trade risk's position).
     pub fn restore_position(&mut self, id: InstrumentId, position: crate::portfolio::Position) {
         self.risk.set_position(id, Lots(position.qty_lots));
         self.portfolio.restore(id, position);
+        // The strategy did not enter it: it exits it once trading is enabled.
+        self.strategy
+            .sync_position(id, position.qty_lots, self.last_ts_ns);
     }
 
     /// Runs every instrument's strategy timer and sends what it produces.

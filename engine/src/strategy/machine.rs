@@ -235,6 +235,17 @@ impl InstState {
         self.settle(cfg, ts_ns);
     }
 
+    /// Takes the position as the portfolio knows it (fills of orders this strategy did
+    /// not place: a restored position, a flatten after a halt). A position the strategy did
+    /// not enter is exited by its exit logic once trading is enabled.
+    pub(crate) fn sync_position(&mut self, cfg: &StrategyConfig, position_lots: i64, ts_ns: u64) {
+        if position_lots == self.position_lots {
+            return;
+        }
+        self.position_lots = position_lots;
+        self.settle(cfg, ts_ns);
+    }
+
     fn on_fill(&mut self, fill: &Fill, ts_ns: u64) {
         let Some((side, role)) = self.recent_lookup(fill.order_id) else {
             return;

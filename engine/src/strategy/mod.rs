@@ -68,6 +68,14 @@ impl Strategy {
         }
     }
 
+    /// Aligns `inst`'s position with the portfolio's (fills of orders the strategy did not
+    /// place); a position it did not enter is exited once trading is enabled.
+    pub fn sync_position(&mut self, inst: InstrumentId, position_lots: i64, ts_ns: u64) {
+        if let Some(st) = self.insts.get_mut(inst.index()) {
+            st.sync_position(&self.cfg, position_lots, ts_ns);
+        }
+    }
+
     /// A timer tick for `inst`: entry timeouts, time stops, stops, deferred orders, cooldown
     /// expiry, and the cancels owed after a disable.
     pub fn on_timer(
