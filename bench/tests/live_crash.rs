@@ -230,7 +230,10 @@ fn sigkill_at_random_moments_loses_no_fill_and_counts_none_twice() {
     // The breakers' anchors (equity peak, day anchor, losing streak) are journaled too, so
     // a restart continues the daily loss and drawdown instead of starting them over.
     let anchors = recovered.state.anchors.expect("anchors journaled");
-    assert!(anchors.equity_peak_micros > 0 && anchors.utc_day > 0, "{anchors:?}");
+    assert!(
+        anchors.equity_peak_micros > 0 && anchors.utc_day > 0,
+        "{anchors:?}"
+    );
     assert!(
         recovered.state.open_orders.is_empty(),
         "{:?}",
