@@ -20,7 +20,7 @@ use super::safety_hub::SafetyHub;
 use super::snapshot::{SnapshotFetcher, SnapshotRequest};
 use super::streams::{combined_stream, snapshot_url};
 use crate::book::L2Book;
-use crate::config::{Config, KeyKind, PollMode, TradingMode};
+use crate::config::{Config, PollMode, TradingMode};
 use crate::feed::event::MarketEvent;
 use crate::instrument::{InstrumentId, InstrumentSpec};
 use crate::net::Backoff;
@@ -31,7 +31,6 @@ use crate::runtime::{LatencyHistogram, TickObserver, TickPath};
 use crate::safety::{ReasonCode, ResetRefused, SafetyState, Trip};
 use crate::units::Notional;
 use crate::venue::binance::{self, GatewayConfig, GatewayHandle};
-use crate::venue::keys::{KeySource, KeyType, SecretSource};
 use mio::{Events, Poll, Token, Waker};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -834,20 +833,7 @@ fn feed_breakers(
 /// The order gateway's settings from the engine config.
 fn gateway_config(config: &Config, run_id: u64) -> GatewayConfig {
     let v = &config.venue.section;
-    let keys = KeySource {
-        key_type: match v.key_kind {
-            KeyKind::Ed25519 => KeyType::Ed25519,
-            KeyKind::Hmac => KeyType::Hmac,
-        },
-        api_key_env: v.api_key_env.clone(),
-        secret: match &v.secret_file {
-            Some(file) => SecretSource::EnvThenFile {
-                var: v.secret_env.clone(),
-                file: file.clone(),
-            },
-            None => SecretSource::Env(v.secret_env.clone()),
-        },
-    };
+    let keys = config.venue.key_source();
     let mut g = GatewayConfig::new(config.venue.ws_api.to_string(), keys, run_id);
     // USD-M needs the user-data stream base and the REST base (cancel-all, dead-man switch);
     // spot ignores both.
