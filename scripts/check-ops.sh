@@ -277,6 +277,15 @@ else
   cp -a "$stage" "$vroot"
   mkdir -p "$vroot/usr/lib/systemd"
   cp -a "$host_units" "$vroot/usr/lib/systemd/system"
+  # ExecReload=/bin/kill of obi-engine.service is the host's kill(1) (procps, on every
+  # host), not something install.sh ships: the root gets the host's copy so verify can
+  # resolve it.
+  for k in /bin/kill /usr/bin/kill; do
+    if [ -x "$k" ]; then
+      install -D -m 0755 "$k" "$vroot/bin/kill"
+      break
+    fi
+  done
   for u in "${units[@]}"; do
     if out="$(cd "$vroot/etc/systemd/system" && systemd-analyze verify --root="$vroot" "$u" 2>&1)" &&
       [ -z "$out" ]; then
