@@ -239,6 +239,10 @@ cat >"$work/engine.env" <<'EOF'
 #
 # Live trading needs BOTH [venue] mode = "live" in /etc/obi/engine.toml AND this line.
 #OBI_ENABLE_LIVE=1
+#
+# Start halted (latched as env_kill, reset through the agent: scripts/reset.sh). Any value
+# but 0/false/no/off halts. Remove the line again once the engine runs halted.
+#OBI_KILL=1
 EOF
 ensure_file "$work/engine.env" /etc/obi/engine.env 0600 root:root keep
 

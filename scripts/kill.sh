@@ -93,5 +93,6 @@ if [ "$use_agent" = 1 ]; then
       say "agent: the kill file above still stands"
   fi
 fi
-say "check: scripts/status.sh   (kill_state 1, open_orders 0)"
+say "check: scripts/status.sh   (kill_state = the reason code, e.g. 301 kill_file; open_orders 0)"
+say "the halt is latched (a restart keeps it); trading resumes only after scripts/reset.sh"
 say "if the engine does not halt: sudo systemctl stop obi-engine   (SIGTERM: halt, cancel all, exit)"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Resets the kill switch on purpose. With a bearer token it asks the agent (POST
 # /kill/reset): the agent removes the kill file and requests the engine's reset only when it
-# is safe (kill acknowledged, no open orders), and records who and why. Without a token it
-# removes the kill file(s) itself and says what that does and does not do.
+# is safe (kill acknowledged, no open orders), and records who and why; the engine then
+# resets its latch unless a kill file (extra paths included) is still present. Without a
+# token it removes the kill file(s) itself and says what that does and does not do: the
+# engine's latch is only ever reset through the agent.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -75,19 +77,25 @@ token=""
 if [ -n "$token" ]; then
   command -v curl >/dev/null || die "curl not installed (or use --file-only)"
   if agent_post /kill/reset "{\"reason\":$(json_string "$reason")}" "$token" "$totp"; then
-    say "reset accepted by the agent; check: scripts/status.sh"
+    say "reset accepted by the agent. The engine applies it only while no kill file is left"
+    say "(extra paths too: --also); check: scripts/status.sh (kill_state 0). If it stays"
+    say "latched: journalctl -u obi-engine | grep 'reset request' says why; a refused reset"
+    say "is never applied later, so fix that and run reset.sh again."
     exit 0
   fi
   say "reset not done. 409 means not safe yet (the answer says why: kill not acknowledged,"
-  say "open orders, stale heartbeat); 401/403: token or 2FA code; no answer: agent down,"
-  say "then stop the engine first and use --file-only."
+  say "open orders, stale heartbeat); 401/403: token or 2FA code; no answer: agent down."
+  say "Engine stopped (stale heartbeat): its latch is in its journal, so start it (it starts"
+  say "halted) and reset again while it runs."
   exit 1
 fi
 
 if [ "$file_only" = 0 ]; then
   say "no agent token (OBI_AGENT_TOKEN, OBI_AGENT_TOKEN_FILE, or $OBI_AGENT_ENV as root):"
   say "removing the kill file only. The agent's checks (kill acknowledged, no open orders)"
-  say "and its audit record are skipped; a running engine keeps a latched halt until reset."
+  say "and its audit record are skipped. The engine's latch is not reset: a running engine"
+  say "stays halted, and a stopped one starts halted (its journal keeps the latch) until a"
+  say "reset through the agent."
 fi
 if [ -e "$kill_file" ]; then
   rm -f -- "$kill_file"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One look at the whole system: the systemd units, the agent's /healthz/detailed (over
-# loopback), and the kill files. Read-only; any user may run it (the units' journal lines
+# One look at the whole system: the systemd units and the engine's own status line, the
+# agent's /healthz/detailed (over loopback), and the kill files. Read-only; any user may run it (the units' journal lines
 # need root or the systemd-journal group).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -52,6 +52,9 @@ if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
       "$(systemctl is-active "$unit" 2>/dev/null || true)" \
       "$(systemctl is-enabled "$unit" 2>/dev/null || true)"
   done
+  # The engine's own sd_notify status line: "syncing books", "trading", "halted by <reason>".
+  engine_status="$(systemctl show -p StatusText --value obi-engine.service 2>/dev/null || true)"
+  say "obi-engine says: ${engine_status:-(nothing; not running)}"
   if [ "$quiet" = 0 ]; then
     systemctl --no-pager --lines=5 status obi-engine.service obi-agent.service 2>&1 || true
   fi
