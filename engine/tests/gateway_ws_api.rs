@@ -1,6 +1,7 @@
 //! The Binance gateway thread against a scripted fake WS API server on loopback: logon,
 //! subscribe, place, fills, cancels, `-1007`, rejects, disconnects with reconciliation,
-//! `serverShutdown`, rate-limit headroom, bad credentials, and backoff on a dead address.
+//! `serverShutdown`, rate-limit headroom, bad credentials, backoff on a dead address, and
+//! cancel-alls confirmed by `openOrders.status` until nothing is open.
 //! Nothing leaves 127.0.0.1.
 
 // The fake venue's helpers are test scaffolding: a failed set-up should panic loudly.
@@ -88,6 +89,9 @@ struct State {
     secret: Vec<u8>,
     ed25519: Option<VerifyingKey>,
     next_venue_id: u64,
+    /// Client ids the next `openOrders.cancelAll` leaves open (each once), as a venue that
+    /// had not yet booked them would.
+    cancel_all_misses: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -137,6 +141,7 @@ impl Fake {
                 secret: SECRET.as_bytes().to_vec(),
                 ed25519: None,
                 next_venue_id: 1000,
+                cancel_all_misses: Vec::new(),
             })),
             port,
             accepted: Arc::new(AtomicU64::new(0)),
@@ -424,7 +429,11 @@ impl Fake {
             "openOrders.cancelAll" => {
                 let mut cancelled = Vec::new();
                 let mut events = Vec::new();
+                let misses = std::mem::take(&mut st.cancel_all_misses);
                 for (cid, o) in st.orders.iter_mut() {
+                    if misses.contains(cid) {
+                        continue;
+                    }
                     if o.symbol == symbol && matches!(o.status, "NEW" | "PARTIALLY_FILLED") {
                         o.status = "CANCELED";
                         let mut j = Fake::order_json("cancelAllReq", o);
@@ -442,9 +451,24 @@ impl Fake {
                         ));
                     }
                 }
+                if cancelled.is_empty() {
+                    // Binance's answer when nothing was open.
+                    return vec![err(-2011, "Unknown order sent.")];
+                }
                 let mut out = vec![ok(&st, Value::Array(cancelled))];
                 out.extend(events);
                 out
+            }
+            "openOrders.status" => {
+                let open: Vec<Value> = st
+                    .orders
+                    .iter()
+                    .filter(|(_, o)| {
+                        o.symbol == symbol && matches!(o.status, "NEW" | "PARTIALLY_FILLED")
+                    })
+                    .map(|(cid, o)| Fake::order_json(cid, o))
+                    .collect();
+                vec![ok(&st, Value::Array(open))]
             }
             _ => vec![err(-1100, "Illegal characters found in parameter.")],
         }
@@ -523,6 +547,35 @@ impl Fake {
 
     fn executed_e8(&self, client: &str) -> i64 {
         self.state.lock().unwrap().orders[client].executed_e8
+    }
+
+    /// Open orders on the venue (ours and foreign).
+    fn open_orders(&self) -> usize {
+        let st = self.state.lock().unwrap();
+        st.orders
+            .values()
+            .filter(|o| matches!(o.status, "NEW" | "PARTIALLY_FILLED"))
+            .count()
+    }
+
+    /// An order another client (or an earlier run) left resting on ETHUSDT.
+    fn add_foreign(&self, client: &str) {
+        let mut st = self.state.lock().unwrap();
+        let venue_id = st.next_venue_id;
+        st.next_venue_id += 1;
+        st.orders.insert(
+            client.into(),
+            FakeOrder {
+                symbol: "ETHUSDT".into(),
+                side: "SELL".into(),
+                price_e8: e8("2600.00"),
+                qty_e8: e8("0.5000"),
+                executed_e8: 0,
+                quote_e8: 0,
+                status: "NEW",
+                venue_id,
+            },
+        );
     }
 }
 
@@ -1110,6 +1163,161 @@ fn cancel_all_intent_cancels_on_the_venue() {
     });
     assert_eq!(strip_ts(core.next()), canceled(1));
     assert!(core.drain(Duration::from_millis(50)).is_empty());
+}
+
+fn cancel_all_intent(core: &mut Core) {
+    core.send(Intent::CancelAll {
+        instrument: InstrumentId(0),
+        cause_ts_ns: 0,
+    });
+}
+
+/// The `openOrders.*` requests the fake received, in order.
+fn open_orders_requests(fake: &Fake) -> Vec<String> {
+    fake.requests()
+        .into_iter()
+        .map(|(_, m, _)| m)
+        .filter(|m| m.starts_with("openOrders."))
+        .collect()
+}
+
+#[test]
+fn cancel_all_is_sent_again_until_the_venue_lists_nothing() {
+    let fake = Fake::start();
+    let mut core = Core::hmac(&fake, PollMode::Block);
+    core.wait_ready();
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    assert_eq!(strip_ts(core.next()), accepted(1));
+    // A foreign order (another client's) that the venue's first cancel-all misses.
+    fake.add_foreign("someoneElse1");
+    fake.set(|s| s.cancel_all_misses = vec!["someoneElse1".into()]);
+    assert_eq!(fake.open_orders(), 2);
+    cancel_all_intent(&mut core);
+    assert_eq!(strip_ts(core.next()), canceled(1));
+    core.wait_until("the confirmation", |g| {
+        g.stats().snapshot().cancel_all_confirmed
+    });
+    assert_eq!(fake.open_orders(), 0, "the foreign order is gone too");
+    assert_eq!(
+        open_orders_requests(&fake),
+        [
+            "openOrders.cancelAll",
+            "openOrders.status",
+            "openOrders.cancelAll",
+            "openOrders.status"
+        ]
+    );
+    let s = core.gw().stats().snapshot();
+    assert_eq!(
+        (
+            s.cancel_all_confirmations,
+            s.cancel_all_recancels,
+            s.open_orders_queries,
+            s.open_orders_at_venue
+        ),
+        (1, 1, 2, 0)
+    );
+    // Our order was reported cancelled once; the foreign one is none of the core's business.
+    assert!(core.drain(Duration::from_millis(100)).is_empty());
+}
+
+#[test]
+fn cancel_all_with_nothing_open_is_confirmed_by_one_query() {
+    let fake = Fake::start();
+    let mut core = Core::hmac(&fake, PollMode::Spin);
+    core.wait_ready();
+    let s = core.gw().stats().snapshot();
+    assert!(
+        !s.cancel_all_confirmed,
+        "nothing confirmed before a cancel-all"
+    );
+    cancel_all_intent(&mut core);
+    core.wait_until("the confirmation", |g| {
+        g.stats().snapshot().cancel_all_confirmed
+    });
+    // The venue answers -2011 (nothing to cancel); the query confirms it.
+    assert_eq!(
+        open_orders_requests(&fake),
+        ["openOrders.cancelAll", "openOrders.status"]
+    );
+    let s = core.gw().stats().snapshot();
+    assert_eq!(
+        (
+            s.cancel_all_confirmations,
+            s.cancel_all_recancels,
+            s.open_orders_at_venue,
+            s.last_error_code
+        ),
+        (1, 0, 0, -2011)
+    );
+    assert!(core.drain(Duration::from_millis(50)).is_empty());
+}
+
+#[test]
+fn a_fill_racing_the_cancel_all_is_reported_from_the_open_orders_list() {
+    let fake = Fake::start();
+    let mut core = Core::hmac(&fake, PollMode::Block);
+    core.wait_ready();
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    assert_eq!(strip_ts(core.next()), accepted(1));
+    // The order trades 0.0040 as the halt's cancel-all goes out; its execution report is
+    // lost and the venue's cancel-all does not catch the order.
+    fake.trade(&cid(1), "0.0040", "2500.00", "0", false);
+    fake.set(|s| s.cancel_all_misses = vec![cid(1)]);
+    cancel_all_intent(&mut core);
+    core.wait_until("the confirmation", |g| {
+        g.stats().snapshot().cancel_all_confirmed
+    });
+    let got: Vec<Report> = core
+        .drain(Duration::from_millis(100))
+        .into_iter()
+        .map(strip_ts)
+        .collect();
+    // The fill comes from the open-orders list (fee approximated: 7.5 bps of 10 USDT),
+    // then the second cancel-all cancels the rest; each reported once.
+    assert_eq!(
+        got,
+        [
+            fill(1, 250_000, 40, 60, 7_500, Liquidity::Maker),
+            canceled(1)
+        ]
+    );
+    assert_eq!(fake.executed_e8(&cid(1)), e8("0.0040"));
+    assert_eq!(fake.open_orders(), 0);
+    let s = core.gw().stats().snapshot();
+    assert_eq!(
+        (
+            s.reconciled_fills,
+            s.cancel_all_recancels,
+            s.cancel_all_confirmations
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn stop_ends_with_the_venue_confirmed_empty() {
+    let fake = Fake::start();
+    let mut core = Core::hmac(&fake, PollMode::Block);
+    core.wait_ready();
+    core.place(1, 250_000, 100, TimeInForce::Gtc);
+    assert_eq!(strip_ts(core.next()), accepted(1));
+    fake.add_foreign("someoneElse1");
+    fake.set(|s| s.cancel_all_misses = vec!["someoneElse1".into()]);
+    let gw = core.gw.take().unwrap();
+    let stats = Arc::clone(gw.stats());
+    gw.stop().unwrap();
+    assert_eq!(fake.open_orders(), 0, "nothing left open");
+    assert_eq!(fake.count("openOrders.cancelAll", ""), 2);
+    let s = stats.snapshot();
+    assert!(s.cancel_all_confirmed && s.stopped);
+    assert_eq!((s.cancel_all_recancels, s.open_orders_at_venue), (1, 0));
+    let got: Vec<Report> = core
+        .drain(Duration::from_millis(20))
+        .into_iter()
+        .map(strip_ts)
+        .collect();
+    assert_eq!(got, [canceled(1)]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! an independent figure, none guards other data) and the core thread copies into shared
 //! memory with [`GatewayStats::snapshot`].
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Live gateway figures. Counters only grow; gauges are current values.
 #[derive(Debug, Default)]
@@ -86,6 +86,20 @@ pub struct GatewayStats {
     pub dead_man_refreshes: AtomicU64,
     /// REST requests that failed (transport error or venue refusal).
     pub rest_failures: AtomicU64,
+    /// `openOrders.status` queries sent to confirm a cancel-all.
+    pub open_orders_queries: AtomicU64,
+    /// Cancel-alls confirmed: an `openOrders.status` after the cancel-all listed no order
+    /// on the instrument (one per instrument and cancel-all).
+    pub cancel_all_confirmations: AtomicU64,
+    /// Cancel-alls sent again because the confirming query still listed open orders.
+    pub cancel_all_recancels: AtomicU64,
+    /// Gauge: every instrument that got a cancel-all (halt, stop) has since been confirmed
+    /// empty at the venue by an open-orders query; false while any confirmation is still
+    /// running and before the first cancel-all.
+    pub cancel_all_confirmed: AtomicBool,
+    /// Gauge: open orders (ours and foreign) the confirming queries last listed, summed
+    /// over instruments.
+    pub open_orders_at_venue: AtomicU32,
 }
 
 /// A plain copy of [`GatewayStats`].
@@ -130,6 +144,11 @@ pub struct GatewayStatsSnapshot {
     pub rest_cancel_alls: u64,
     pub dead_man_refreshes: u64,
     pub rest_failures: u64,
+    pub open_orders_queries: u64,
+    pub cancel_all_confirmations: u64,
+    pub cancel_all_recancels: u64,
+    pub cancel_all_confirmed: bool,
+    pub open_orders_at_venue: u32,
 }
 
 impl GatewayStats {
@@ -174,6 +193,11 @@ impl GatewayStats {
             rest_cancel_alls: self.rest_cancel_alls.load(Relaxed),
             dead_man_refreshes: self.dead_man_refreshes.load(Relaxed),
             rest_failures: self.rest_failures.load(Relaxed),
+            open_orders_queries: self.open_orders_queries.load(Relaxed),
+            cancel_all_confirmations: self.cancel_all_confirmations.load(Relaxed),
+            cancel_all_recancels: self.cancel_all_recancels.load(Relaxed),
+            cancel_all_confirmed: self.cancel_all_confirmed.load(Relaxed),
+            open_orders_at_venue: self.open_orders_at_venue.load(Relaxed),
         }
     }
 }

@@ -228,17 +228,22 @@ impl Worker {
                     self.send_cancel(order_id);
                 }
             }
-            ReqKind::CancelAll(_) => {
-                let Ok(states) = response::parse_result::<Vec<OrderState<'_>>>(text) else {
-                    bump(&self.stats.frames_skipped);
-                    return;
-                };
-                for state in &states {
-                    if let Some(order_id) = self.writer.ids().parse(state.order_client_id()) {
-                        self.apply_state(order_id, state);
+            ReqKind::CancelAll(instrument) => {
+                match response::parse_result::<Vec<OrderState<'_>>>(text) {
+                    Ok(states) => {
+                        for state in &states {
+                            if let Some(order_id) = self.writer.ids().parse(state.order_client_id())
+                            {
+                                self.apply_state(order_id, state);
+                            }
+                        }
                     }
+                    // The confirming query tells what is left either way.
+                    Err(_) => bump(&self.stats.frames_skipped),
                 }
+                self.after_cancel_all(instrument, true);
             }
+            ReqKind::OpenOrders(instrument) => self.on_open_orders(instrument, text),
         }
     }
 
@@ -344,7 +349,12 @@ impl Worker {
                     }
                 }
             }
-            ReqKind::CancelAll(_) => {}
+            // `-2011`: nothing was open to cancel, which the query confirms; any other
+            // refusal is retried after the backoff.
+            ReqKind::CancelAll(instrument) => {
+                self.after_cancel_all(instrument, code == codes::CANCEL_REJECTED)
+            }
+            ReqKind::OpenOrders(instrument) => self.on_open_orders_error(instrument),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! `order.status`; missed executions become fills from the cumulative figures, so nothing is
 //! lost and, because fills are deltas of cumulative quantity, nothing is counted twice.
 //! An order is never re-sent: an unknown outcome (`-1007`, a lost connection) is resolved
-//! by `order.status` only.
+//! by `order.status` only. Every cancel-all is confirmed by listing the instrument's open
+//! orders until none remain (see [`confirm`]).
 
 use super::client_id::ClientIds;
 use super::config::{GatewayConfig, PollMode};
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod answers;
+mod confirm;
 mod requests;
 mod usdm;
 
@@ -81,6 +83,8 @@ enum ReqKind {
     Cancel(OrderId),
     CancelAll(InstrumentId),
     Status(OrderId),
+    /// `openOrders.status` confirming a cancel-all.
+    OpenOrders(InstrumentId),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -131,6 +135,12 @@ pub(super) struct Worker {
     epoch: Instant,
     stopping: Option<Instant>,
     usdm: Option<usdm::UsdmState>,
+    /// Cancel-all confirmation per instrument (indexed by `InstrumentId`).
+    confirms: Vec<confirm::Confirm>,
+    /// Earliest due retry of any confirmation.
+    confirm_next_at: Option<Instant>,
+    /// A cancel-all was asked for at least once (the confirmed gauge is false before).
+    confirm_started: bool,
 }
 
 fn wall_ms() -> i64 {
@@ -175,6 +185,7 @@ impl Worker {
             Flavor::Spot
         };
         let usdm = usdm_links.map(|links| usdm::UsdmState::new(links, &cfg, seed, now));
+        let confirms = vec![confirm::Confirm::IDLE; instruments.len()];
         Worker {
             usdm,
             auth: RequestWriter::request_auth(creds.key_type()),
@@ -213,6 +224,9 @@ impl Worker {
             retries: Vec::new(),
             epoch: now,
             stopping: None,
+            confirms,
+            confirm_next_at: None,
+            confirm_started: false,
             cfg,
         }
     }
@@ -230,7 +244,9 @@ impl Worker {
             {
                 if self.stop_work_pending() {
                     self.log_state("stop-unconfirmed", || {
-                        "stopping: the cancels were not all answered in time".into()
+                        "stopping: the cancels were not all answered in time; the venue was \
+                         not confirmed empty"
+                            .into()
                     });
                 }
                 break;
@@ -420,7 +436,9 @@ impl Worker {
         }
         for kind in lost {
             match kind {
-                ReqKind::CancelAll(instrument) => self.defer_cancel_all(instrument),
+                ReqKind::CancelAll(instrument) | ReqKind::OpenOrders(instrument) => {
+                    self.defer_confirm(instrument)
+                }
                 // Answers that will never come: ask the venue on the live session if there
                 // is one; otherwise reconciliation after the reconnect covers these orders.
                 ReqKind::Place(id) | ReqKind::Cancel(id) | ReqKind::Status(id) => {
@@ -525,6 +543,7 @@ impl Worker {
         if self.usdm.is_some() {
             self.usdm_timers(now);
         }
+        self.confirm_timers(now);
         if self.draining.is_some() {
             let generation = self.draining.as_ref().map_or(0, |s| s.generation);
             let idle = !self.pending.values().any(|p| p.generation == generation);
@@ -639,20 +658,22 @@ impl Worker {
         }
         let ids: Vec<InstrumentId> = self.instruments.iter().map(|(id, _)| id).collect();
         for id in ids {
-            self.send(Slot::Active, ReqKind::CancelAll(id));
+            self.start_cancel_all(id);
         }
         self.flush_all();
     }
 
-    /// The stop still waits for answers: `openOrders.cancelAll` (spot), or the status
-    /// queries and cancels that confirm the REST cancel-all (USD-M).
+    /// The stop still waits for answers: `openOrders.cancelAll` (spot), the status queries
+    /// and cancels that confirm the REST cancel-all of our orders (USD-M), and, while the
+    /// session is usable, every instrument's confirmation that no order is open.
     fn stop_work_pending(&self) -> bool {
         let usdm = self.usdm.is_some();
-        self.pending.values().any(|p| match p.kind {
-            ReqKind::CancelAll(_) => true,
+        let answers = self.pending.values().any(|p| match p.kind {
+            ReqKind::CancelAll(_) | ReqKind::OpenOrders(_) => true,
             ReqKind::Status(_) | ReqKind::Cancel(_) => usdm,
             _ => false,
-        })
+        });
+        answers || (self.usable() && self.confirm_pending())
     }
 
     fn shut_down(&mut self) {
@@ -690,5 +711,6 @@ fn kind_name(kind: ReqKind) -> &'static str {
         ReqKind::Cancel(_) => "order.cancel",
         ReqKind::CancelAll(_) => "openOrders.cancelAll",
         ReqKind::Status(_) => "order.status",
+        ReqKind::OpenOrders(_) => "openOrders.status",
     }
 }

@@ -62,6 +62,12 @@ impl Worker {
                 }
                 writer.cancel_all(id, auth, ts, spec, creds)
             }
+            ReqKind::OpenOrders(instrument) => {
+                let Some(spec) = spec_of(&self.instruments, *instrument) else {
+                    return false;
+                };
+                writer.open_orders(id, auth, ts, spec, creds)
+            }
         };
         let session = match slot {
             Slot::Active => self.active.as_mut(),
@@ -93,6 +99,7 @@ impl Worker {
             }
             ReqKind::Cancel(_) | ReqKind::CancelAll(_) => bump(&self.stats.cancels_sent),
             ReqKind::Status(_) => bump(&self.stats.status_queries),
+            ReqKind::OpenOrders(_) => bump(&self.stats.open_orders_queries),
             ReqKind::UserDataPing => bump(&self.stats.listen_key_pings),
             _ => {}
         }
@@ -162,10 +169,9 @@ impl Worker {
             Intent::CancelAll { instrument, .. } => {
                 if self.usdm.is_some() {
                     self.usdm_cancel_all(instrument);
-                } else if self.ready() && !self.config_error {
-                    self.send(Slot::Active, ReqKind::CancelAll(instrument));
                 } else {
-                    self.defer_cancel_all(instrument);
+                    // Sent now, or queued for the next ready session; confirmed either way.
+                    self.start_cancel_all(instrument);
                 }
             }
         }

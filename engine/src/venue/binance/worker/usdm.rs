@@ -4,6 +4,11 @@
 //! `listenKeyExpired` or a lost connection, each new connection followed by reconciliation
 //! with `order.status`), cancel-all over signed REST, and the dead-man switch
 //! (`countdownCancelAll`).
+//!
+//! A REST cancel-all is confirmed twice: each order of ours by `order.status` (it reports
+//! `Canceled`), and the whole instrument, foreign orders included, by `openOrders.status`
+//! over the WS API until it lists nothing (re-cancelling over REST meanwhile; see
+//! [`super::confirm`]).
 
 use super::*;
 use crate::venue::binance::response::ListenKey;
@@ -379,7 +384,7 @@ impl Worker {
     }
 
     /// `DELETE /fapi/v1/allOpenOrders` for one instrument; true if the venue confirmed it.
-    fn rest_cancel_all(&mut self, instrument: InstrumentId) -> bool {
+    pub(super) fn rest_cancel_all(&mut self, instrument: InstrumentId) -> bool {
         let ts = self.venue_now_ms();
         let Some(spec) = spec_of(&self.instruments, instrument) else {
             return false;
@@ -427,26 +432,23 @@ impl Worker {
     }
 
     /// `Intent::CancelAll` on USD-M: REST cancel-all at once (it needs no session), then
-    /// each order we know on the instrument is confirmed.
+    /// each order we know on the instrument is confirmed, and the instrument is listed
+    /// until empty. Without a usable session the whole cancel-all runs again once one is
+    /// ready.
     pub(super) fn usdm_cancel_all(&mut self, instrument: InstrumentId) {
-        let rest_ok = !self.config_error && self.rest_cancel_all(instrument);
+        let rest_ok = self.start_cancel_all(instrument);
         let ids = self.orders.open_on(instrument);
         self.confirm_cancels(ids, rest_ok);
-        if !rest_ok && !self.ready() {
-            // Nothing reached the venue: again once a session is ready.
-            self.defer_cancel_all(instrument);
-        }
     }
 
     /// The stop on USD-M: REST cancel-all on every instrument, then every order we know is
-    /// confirmed over the WS API until the stop deadline.
+    /// confirmed over the WS API, and every instrument listed until empty, until the stop
+    /// deadline.
     pub(super) fn usdm_begin_stop(&mut self, now: Instant) {
         let instruments: Vec<InstrumentId> = self.instruments.iter().map(|(id, _)| id).collect();
         let mut rest_ok = !self.config_error;
-        if rest_ok {
-            for instrument in instruments {
-                rest_ok &= self.rest_cancel_all(instrument);
-            }
+        for instrument in instruments {
+            rest_ok &= self.start_cancel_all(instrument);
         }
         if rest_ok && self.usdm.as_ref().is_some_and(|u| u.dead_man_ms > 0) {
             // Nothing is left to protect: disarm, so the countdown cannot fire into the
