@@ -2,7 +2,8 @@
 //! that serves, on one port, the futures WS API (`/ws-fapi/v1`), the listenKey user-data
 //! stream (`/ws/<listenKey>`) and the signed REST endpoints (`DELETE /fapi/v1/allOpenOrders`,
 //! `POST /fapi/v1/countdownCancelAll`). Ed25519 keys, as Binance's WS API logon requires;
-//! every signature is verified. Nothing leaves 127.0.0.1.
+//! every signature is verified. Cancel-alls are confirmed by `openOrders.status` until
+//! nothing is open. Nothing leaves 127.0.0.1.
 
 // The fake venue's helpers are test scaffolding: a failed set-up should panic loudly.
 #![allow(clippy::unwrap_used)]
@@ -94,6 +95,8 @@ struct State {
     public: VerifyingKey,
     next_venue_id: u64,
     last_event: Option<String>,
+    /// Client ids the next REST cancel-all leaves open (each once).
+    cancel_all_misses: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -170,6 +173,7 @@ impl Fake {
                 public: SigningKey::from_bytes(&SEED).verifying_key(),
                 next_venue_id: 8_886_000,
                 last_event: None,
+                cancel_all_misses: Vec::new(),
             })),
             port,
         };
@@ -374,7 +378,7 @@ impl Fake {
         let client = value_text(&params["origClientOrderId"]);
         let trading = matches!(
             method.as_str(),
-            "order.place" | "order.cancel" | "order.status"
+            "order.place" | "order.cancel" | "order.status" | "openOrders.status"
         );
         if trading && (!*logged_on || params.get("timestamp").is_none()) {
             return vec![err(
@@ -456,6 +460,15 @@ impl Fake {
                 Some(o) => vec![ok(Fake::order_json(&client, o))],
                 None => vec![err(-2013, "Order does not exist.")],
             },
+            "openOrders.status" => {
+                let open: Vec<Value> = st
+                    .orders
+                    .iter()
+                    .filter(|(_, o)| o.symbol == symbol && o.open())
+                    .map(|(cid, o)| Fake::order_json(cid, o))
+                    .collect();
+                vec![ok(Value::Array(open))]
+            }
             _ => vec![err(-1100, "Illegal characters found in parameter.")],
         }
     }
@@ -504,8 +517,9 @@ impl Fake {
                 ("DELETE", "/fapi/v1/allOpenOrders") => {
                     let symbol = params.get("symbol").cloned().unwrap_or_default();
                     let mut events = Vec::new();
+                    let misses = std::mem::take(&mut st.cancel_all_misses);
                     for (cid, o) in st.orders.iter_mut() {
-                        if o.symbol == symbol && o.open() {
+                        if o.symbol == symbol && o.open() && !misses.contains(cid) {
                             o.status = "CANCELED";
                             events.push(Fake::event(cid, o, "CANCELED", (0, 0), "0"));
                         }
@@ -975,6 +989,11 @@ fn stop_cancels_everything_over_signed_rest() {
     let s = stats.snapshot();
     assert_eq!((s.rest_cancel_alls, s.rest_failures), (1, 0));
     assert!(s.stopped && !s.user_stream_up);
+    assert!(
+        s.cancel_all_confirmed,
+        "the open-orders query found nothing"
+    );
+    assert_eq!(fake.count("openOrders.status"), 1);
 }
 
 #[test]
@@ -991,6 +1010,47 @@ fn cancel_all_intent_cancels_over_rest_and_confirms_each_order() {
     assert!(core.drain(Duration::from_millis(100)).is_empty());
     assert_eq!(fake.open_orders(), 0);
     assert_eq!(core.gw().stats().snapshot().rest_cancel_alls, 1);
+}
+
+#[test]
+fn rest_cancel_all_is_repeated_until_the_venue_lists_nothing() {
+    let fake = Fake::start();
+    let mut core = Core::start(config(&fake, PollMode::Block));
+    core.place(1, 250_000, 10, TimeInForce::Gtc);
+    assert_eq!(core.next(), accepted(1));
+    // A foreign order the first REST cancel-all misses.
+    fake.set(|s| {
+        let mut o = s.orders[&cid(1)].clone();
+        o.venue_id = 1;
+        s.orders.insert("someoneElse1".into(), o);
+        s.cancel_all_misses = vec!["someoneElse1".into()];
+    });
+    core.send(Intent::CancelAll {
+        instrument: InstrumentId(0),
+        cause_ts_ns: 0,
+    });
+    assert_eq!(core.next(), canceled(1));
+    core.wait_until("the confirmation", |g| {
+        g.stats().snapshot().cancel_all_confirmed
+    });
+    assert_eq!(fake.open_orders(), 0);
+    let rest_cancels = fake
+        .rest()
+        .iter()
+        .filter(|c| c.path == "/fapi/v1/allOpenOrders")
+        .count();
+    assert_eq!((rest_cancels, fake.count("openOrders.status")), (2, 2));
+    let s = core.gw().stats().snapshot();
+    assert_eq!(
+        (
+            s.rest_cancel_alls,
+            s.cancel_all_recancels,
+            s.cancel_all_confirmations,
+            s.open_orders_at_venue
+        ),
+        (2, 1, 1, 0)
+    );
+    assert!(core.drain(Duration::from_millis(100)).is_empty());
 }
 
 #[test]
@@ -1022,7 +1082,10 @@ fn dead_man_switch_and_listen_key_are_kept_alive() {
             ("ETHUSDT", "5000")
         );
     }
-    assert!(fake.count("userDataStream.ping") >= 3);
+    // The gateway counts a ping when it sends it: the fake may not have read it yet.
+    core.wait_until("three pings at the venue", |_| {
+        fake.count("userDataStream.ping") >= 3
+    });
     assert_eq!(core.gw().stats().snapshot().rest_failures, 0);
 
     // A clean stop disarms the countdown after the cancel-all.
