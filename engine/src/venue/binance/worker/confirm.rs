@@ -136,8 +136,12 @@ impl Worker {
     }
 
     /// The cycle's request was lost or could not be sent: restart it on the next ready
-    /// session.
+    /// session, or, if the active session is usable (the request was lost with a session
+    /// being drained), after the backoff.
     pub(super) fn defer_confirm(&mut self, instrument: InstrumentId) {
+        if self.usable() {
+            return self.retry_confirm(instrument, false);
+        }
         self.set_step(instrument, Step::Deferred);
         self.defer_cancel_all(instrument);
     }
