@@ -40,7 +40,8 @@ pub struct GatewayConfig {
     pub poll_mode: PollMode,
     /// The engine's start time, Unix seconds: the `<run>` of client order ids.
     pub run_id: u64,
-    /// On stop, how long to wait for the `openOrders.cancelAll` answers, ms.
+    /// On stop, how long to wait for the cancel-alls to be answered and confirmed (every
+    /// instrument's `openOrders.status` empty, re-cancelling meanwhile), ms.
     pub stop_timeout_ms: u64,
     /// After `serverShutdown`, how long the old session is kept for in-flight answers, ms.
     pub drain_ms: u64,

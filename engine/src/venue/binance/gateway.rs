@@ -3,8 +3,9 @@
 //! reports into [`Report`]s.
 //!
 //! Start it with [`spawn`]; stop it with [`GatewayHandle::stop`] (which cancels every open
-//! order on each instrument first, bounded by `stop_timeout_ms`). The loop itself is in
-//! [`super::worker`].
+//! order on each instrument first and lists the open orders until none remain, bounded by
+//! `stop_timeout_ms`; `GatewayStats::cancel_all_confirmed` tells whether it got there). The
+//! loop itself is in [`super::worker`].
 
 use super::config::GatewayConfig;
 use super::stats::GatewayStats;
@@ -44,8 +45,8 @@ impl GatewayHandle {
         Arc::clone(&self.waker)
     }
 
-    /// Asks the thread to stop: it cancels all open orders per instrument (bounded wait)
-    /// and exits. Returns at once.
+    /// Asks the thread to stop: it cancels all open orders per instrument, confirms with
+    /// `openOrders.status` that none remain (bounded wait) and exits. Returns at once.
     pub fn request_stop(&self) {
         // Release: pairs with the worker's Acquire load, nothing else is published.
         self.stop.store(true, Ordering::Release);
