@@ -133,6 +133,11 @@ fn kill_file_halts_cancels_everything_and_latches_across_restarts() {
     let report = engine.stop();
     assert_eq!(report["safety_state"], "halted");
     assert_eq!(report["latched_reason"], "kill_file");
+    // The engine itself confirmed it: the venue listed no open order after the cancel-all.
+    assert_eq!(
+        report["gateway"]["venue_confirmed_empty"], true,
+        "{report:#}"
+    );
 
     // 2. Restart with the file still there: halted from the start, nothing placed.
     let engine = Engine::start(&config);

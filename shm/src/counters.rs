@@ -44,6 +44,9 @@ slot_registry! {
         GatewayReconnectsTotal = 31, "gateway_reconnects_total", "Order-gateway connections re-established after a loss.";
         GatewayStatusUnknownTotal = 32, "gateway_status_unknown_total", "Order requests answered with status unknown (resolved by a status query).";
         GatewayRequestsTotal = 33, "gateway_requests_total", "Requests sent to the venue's order API.";
+        GatewayOpenOrdersQueriesTotal = 34, "gateway_open_orders_queries_total", "Open-order queries sent to confirm a cancel-all.";
+        GatewayCancelAllConfirmationsTotal = 35, "gateway_cancel_all_confirmations_total", "Cancel-alls confirmed by the venue listing no open order (per instrument).";
+        GatewayCancelAllRecancelsTotal = 36, "gateway_cancel_all_recancels_total", "Cancel-alls sent again because the venue still listed orders.";
     }
 }
 

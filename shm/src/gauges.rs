@@ -33,6 +33,8 @@ slot_registry! {
         TradingMode = 20, "trading_mode", "0 replay, 1 paper (live data, simulated fills), 2 live orders.";
         GatewayClockOffsetMs = 21, "gateway_clock_offset_ms", "Venue clock minus local clock, milliseconds.";
         GatewayRateLimitUsedPpm = 22, "gateway_rate_limit_used_ppm", "Use of the tightest venue rate limit, parts per million.";
+        GatewayCancelAllConfirmed = 23, "gateway_cancel_all_confirmed", "1 once every instrument's last cancel-all was confirmed by the venue listing no open order, else 0.";
+        GatewayOpenOrdersAtVenue = 24, "gateway_open_orders_at_venue", "Open orders (ours and others') the venue listed at the last confirmation query.";
     }
 }
 

@@ -13,7 +13,7 @@ use crate::sync::atomic::{AtomicU32, AtomicU64};
 /// First 8 bytes of the file: `b"OBISTATS"` read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"OBISTATS");
 /// The layout this crate writes and reads.
-pub const LAYOUT_VERSION: LayoutVersion = LayoutVersion { major: 1, minor: 1 };
+pub const LAYOUT_VERSION: LayoutVersion = LayoutVersion { major: 1, minor: 2 };
 /// Where the engine puts its stats file unless configured otherwise.
 pub const DEFAULT_STATS_PATH: &str = "/dev/shm/obi-engine.stats";
 

@@ -58,6 +58,12 @@ pub struct GatewaySummary {
     pub server_shutdowns: u64,
     /// Last venue error code (0: none).
     pub last_error_code: i64,
+    /// The venue listed no open order after the last cancel-all of every instrument.
+    pub venue_confirmed_empty: bool,
+    /// Cancel-alls re-sent because the venue still listed orders.
+    pub cancel_all_recancels: u64,
+    /// Open orders (ours and others') the venue listed at the last confirmation query.
+    pub open_orders_at_venue: u32,
 }
 
 /// Strategy parameter reloads (SIGHUP or a changed config file).
@@ -203,6 +209,17 @@ impl RunReport {
                 g.last_error_code,
                 if g.stopped_cleanly { "" } else { " — the gateway thread did not stop cleanly" }
             ));
+            if g.venue_confirmed_empty {
+                out.push_str(&format!(
+                    "  venue: confirmed no open order after the last cancel-all ({} re-cancels)\n",
+                    g.cancel_all_recancels
+                ));
+            } else {
+                out.push_str(&format!(
+                    "  venue: NOT confirmed empty ({} open orders listed at the last query): check the account's open orders at the venue by hand\n",
+                    g.open_orders_at_venue
+                ));
+            }
         }
         out.push_str(&format!(
             "  safety: {} (latched reason: {}){}\n",

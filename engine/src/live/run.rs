@@ -505,6 +505,11 @@ pub fn run(
             links.gateway_requests = g.requests_sent;
             links.gateway_clock_offset_ms = g.clock_offset_ms;
             links.gateway_rate_limit_used_ppm = g.rate_limit_used_ppm as i64;
+            links.gateway_open_orders_queries = g.open_orders_queries;
+            links.gateway_cancel_all_confirmations = g.cancel_all_confirmations;
+            links.gateway_cancel_all_recancels = g.cancel_all_recancels;
+            links.gateway_cancel_all_confirmed = g.cancel_all_confirmed;
+            links.gateway_open_orders_at_venue = g.open_orders_at_venue;
             if g.config_error && !key_refused_reported {
                 // The venue refused the key or signature: nothing can be traded safely.
                 key_refused_reported = true;
@@ -643,6 +648,9 @@ pub fn run(
             reconciled_fills: g.reconciled_fills,
             server_shutdowns: g.server_shutdowns,
             last_error_code: g.last_error_code,
+            venue_confirmed_empty: g.cancel_all_confirmed,
+            cancel_all_recancels: g.cancel_all_recancels,
+            open_orders_at_venue: g.open_orders_at_venue,
         });
         // Reports that arrived while stopping (the final cancels) still count.
         tick.on_reports(wall.unix_ns(clock.raw()));

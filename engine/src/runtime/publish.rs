@@ -55,6 +55,16 @@ pub struct LinkStats {
     pub gateway_clock_offset_ms: i64,
     /// Tightest rate limit use, ppm.
     pub gateway_rate_limit_used_ppm: i64,
+    /// Open-order queries sent to confirm cancel-alls.
+    pub gateway_open_orders_queries: u64,
+    /// Cancel-alls confirmed empty at the venue (per instrument).
+    pub gateway_cancel_all_confirmations: u64,
+    /// Cancel-alls re-sent because orders were still listed.
+    pub gateway_cancel_all_recancels: u64,
+    /// Every instrument's last cancel-all confirmed empty by the venue.
+    pub gateway_cancel_all_confirmed: bool,
+    /// Open orders the venue listed at the last confirmation query.
+    pub gateway_open_orders_at_venue: u32,
     /// Safety state: 0 running, 1 reducing, 2 halted.
     pub risk_state: i64,
     /// Reason code of the latched trip (0: none).
@@ -190,6 +200,18 @@ impl ShmPublisher {
                     l.gateway_status_unknown,
                 ),
                 (CounterId::GatewayRequestsTotal, l.gateway_requests),
+                (
+                    CounterId::GatewayOpenOrdersQueriesTotal,
+                    l.gateway_open_orders_queries,
+                ),
+                (
+                    CounterId::GatewayCancelAllConfirmationsTotal,
+                    l.gateway_cancel_all_confirmations,
+                ),
+                (
+                    CounterId::GatewayCancelAllRecancelsTotal,
+                    l.gateway_cancel_all_recancels,
+                ),
             ] {
                 w.set_counter(id, value);
             }
@@ -263,6 +285,14 @@ impl ShmPublisher {
             g.set(
                 GaugeId::GatewayRateLimitUsedPpm,
                 links.gateway_rate_limit_used_ppm,
+            );
+            g.set(
+                GaugeId::GatewayCancelAllConfirmed,
+                i64::from(links.gateway_cancel_all_confirmed),
+            );
+            g.set(
+                GaugeId::GatewayOpenOrdersAtVenue,
+                i64::from(links.gateway_open_orders_at_venue),
             );
             for (i, ib) in tick.books().iter().enumerate() {
                 let id = crate::instrument::InstrumentId(i as u16);
