@@ -181,3 +181,37 @@ fn kill_file_halts_cancels_everything_and_latches_across_restarts() {
     assert!(record.open_orders.is_empty());
     assert_eq!(record.duplicate_client_order_ids, 0);
 }
+
+#[test]
+fn a_key_the_venue_refuses_latches_key_refused_and_places_nothing() {
+    let dir = scratch("live-key-refused");
+    let (pem, _) = ed25519_keys([10; 32]).expect("keys");
+    let (_, venue_public_hex) = ed25519_keys([12; 32]).expect("keys");
+    let secret = dir.join("api-key.pem");
+    write_owner_only(&secret, &pem).expect("key file");
+    let mut cfg = SimConfig {
+        seed: 13,
+        speed: 4.0,
+        ..SimConfig::default()
+    };
+    // The venue knows the key name but not this private key: logon is refused.
+    cfg.auth.api_key = Some("obi-test-key".into());
+    cfg.auth.ed25519_public_key = Some(venue_public_hex);
+    let sim = Sim::start(cfg).expect("simulator");
+    let stats = dir.join("engine.stats");
+    let setup = EngineSetup::new(sim.addr().to_string(), secret, stats.clone());
+    let config = dir.join("engine.toml");
+    std::fs::write(&config, setup.toml()).expect("config");
+
+    let engine = Engine::start(&config);
+    let view = view_of(&stats, engine.child.id());
+    wait_for("the refused key to halt the engine", 30, || {
+        view.gauges()
+            .is_ok_and(|g| g.get(GaugeId::KillState) == 207)
+    });
+    let report = engine.stop();
+    assert_eq!(report["safety_state"], "halted", "{report:#}");
+    assert_eq!(report["latched_reason"], "key_refused", "{report:#}");
+    assert_eq!(orders(&sim), 0, "orders placed with a refused key");
+    sim.shutdown();
+}

@@ -47,6 +47,7 @@ slot_registry! {
         GatewayOpenOrdersQueriesTotal = 34, "gateway_open_orders_queries_total", "Open-order queries sent to confirm a cancel-all.";
         GatewayCancelAllConfirmationsTotal = 35, "gateway_cancel_all_confirmations_total", "Cancel-alls confirmed by the venue listing no open order (per instrument).";
         GatewayCancelAllRecancelsTotal = 36, "gateway_cancel_all_recancels_total", "Cancel-alls sent again because the venue still listed orders.";
+        GatewayDeadManRefreshesTotal = 37, "gateway_dead_man_refreshes_total", "Exchange-side dead-man switch (USD-M countdownCancelAll) armed or re-armed, per symbol.";
     }
 }
 

@@ -117,6 +117,13 @@ pub struct VenueSection {
     pub reconnect_max_attempts: u32,
     /// Order-request validity window sent with signed requests, ms.
     pub recv_window_ms: u64,
+    /// USD-M exchange-side dead-man switch: `countdownCancelAll` with this countdown, ms
+    /// (0 = off; spot has no such call and ignores it). Re-armed every
+    /// `dead_man_refresh_ms` while order entry is up, so if the engine dies or loses the
+    /// venue for longer than this, the venue cancels every resting order itself.
+    pub dead_man_ms: u64,
+    /// Interval between dead-man re-arms, ms (below `dead_man_ms`).
+    pub dead_man_refresh_ms: u64,
     /// API key type.
     pub key_kind: KeyKind,
     /// Environment variable holding the API key.
@@ -148,6 +155,8 @@ impl Default for VenueSection {
             reconnect_healthy_after_ms: 30_000,
             reconnect_max_attempts: 20,
             recv_window_ms: 5000,
+            dead_man_ms: 60_000,
+            dead_man_refresh_ms: 15_000,
             key_kind: KeyKind::Ed25519,
             api_key_env: "OBI_API_KEY".into(),
             secret_env: "OBI_API_SECRET".into(),
@@ -207,6 +216,15 @@ impl VenueConfig {
         }
         if section.reconnect_max_ms < section.reconnect_initial_ms {
             return Err("reconnect_max_ms must be at least reconnect_initial_ms".into());
+        }
+        if section.dead_man_ms > 0
+            && (section.dead_man_refresh_ms == 0
+                || section.dead_man_refresh_ms >= section.dead_man_ms)
+        {
+            return Err(format!(
+                "dead_man_refresh_ms must be above 0 and below dead_man_ms ({}), got {}",
+                section.dead_man_ms, section.dead_man_refresh_ms
+            ));
         }
         if section.recv_window_ms > 60_000 {
             return Err("recv_window_ms must be at most 60000 (Binance's limit)".into());

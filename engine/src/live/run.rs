@@ -508,6 +508,7 @@ pub fn run(
             links.gateway_open_orders_queries = g.open_orders_queries;
             links.gateway_cancel_all_confirmations = g.cancel_all_confirmations;
             links.gateway_cancel_all_recancels = g.cancel_all_recancels;
+            links.gateway_dead_man_refreshes = g.dead_man_refreshes;
             links.gateway_cancel_all_confirmed = g.cancel_all_confirmed;
             links.gateway_open_orders_at_venue = g.open_orders_at_venue;
             if g.config_error && !key_refused_reported {
@@ -520,7 +521,7 @@ pub fn run(
                     .observer
                     .hub
                     .as_mut()
-                    .and_then(|h| h.kill(ReasonCode::RecoveryMismatch, now_ns))
+                    .and_then(|h| h.kill(ReasonCode::KeyRefused, now_ns))
                 {
                     if let Some(h) = &mut tick.observer.hub {
                         h.journal_trip(&t);
@@ -848,6 +849,8 @@ fn gateway_config(config: &Config, run_id: u64) -> GatewayConfig {
     g.stream_url = Some(config.venue.stream.to_string());
     g.rest_url = Some(config.venue.rest.to_string());
     g.recv_window_ms = v.recv_window_ms;
+    g.dead_man_ms = v.dead_man_ms;
+    g.dead_man_refresh_ms = v.dead_man_refresh_ms;
     g.connect_timeout_ms = v.connect_timeout_ms;
     g.backoff = config.venue.backoff();
     g.poll_mode = match config.engine.poll_mode {

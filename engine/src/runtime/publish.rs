@@ -61,6 +61,8 @@ pub struct LinkStats {
     pub gateway_cancel_all_confirmations: u64,
     /// Cancel-alls re-sent because orders were still listed.
     pub gateway_cancel_all_recancels: u64,
+    /// Dead-man switch arms and re-arms (USD-M `countdownCancelAll`, per symbol).
+    pub gateway_dead_man_refreshes: u64,
     /// Every instrument's last cancel-all confirmed empty by the venue.
     pub gateway_cancel_all_confirmed: bool,
     /// Open orders the venue listed at the last confirmation query.
@@ -211,6 +213,10 @@ impl ShmPublisher {
                 (
                     CounterId::GatewayCancelAllRecancelsTotal,
                     l.gateway_cancel_all_recancels,
+                ),
+                (
+                    CounterId::GatewayDeadManRefreshesTotal,
+                    l.gateway_dead_man_refreshes,
                 ),
             ] {
                 w.set_counter(id, value);

@@ -56,6 +56,8 @@ pub enum ReasonCode {
     RateLimitHeadroom = 205,
     /// The journal ring was full or its writer failed: events could go unrecorded.
     JournalUnavailable = 206,
+    /// The venue refused the API key or a signature: order entry is unusable.
+    KeyRefused = 207,
     /// A kill file is present.
     KillFile = 301,
     /// `OBI_KILL` was set at start.
@@ -78,7 +80,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in table order.
-    pub const ALL: [ReasonCode; 21] = [
+    pub const ALL: [ReasonCode; 22] = [
         ReasonCode::None,
         ReasonCode::DailyLoss,
         ReasonCode::Drawdown,
@@ -91,6 +93,7 @@ impl ReasonCode {
         ReasonCode::RejectRate,
         ReasonCode::RateLimitHeadroom,
         ReasonCode::JournalUnavailable,
+        ReasonCode::KeyRefused,
         ReasonCode::KillFile,
         ReasonCode::EnvKill,
         ReasonCode::ControlWord,
@@ -128,6 +131,7 @@ impl ReasonCode {
             ReasonCode::RejectRate => "reject_rate",
             ReasonCode::RateLimitHeadroom => "rate_limit_headroom",
             ReasonCode::JournalUnavailable => "journal_unavailable",
+            ReasonCode::KeyRefused => "key_refused",
             ReasonCode::KillFile => "kill_file",
             ReasonCode::EnvKill => "env_kill",
             ReasonCode::ControlWord => "control_word",
