@@ -280,6 +280,7 @@ fn bench_risk(c: &mut Criterion, d: &Diffs) {
         qty: Lots(10),
         tif: TimeInForce::PostOnly,
         cause_ts_ns: 0,
+        reduce_only: false,
     };
     // Three orders already open (ids 1..=3), as a quoting strategy would have.
     let fresh = || {
@@ -357,6 +358,7 @@ fn intent(i: u64) -> Intent {
         qty: Lots(10),
         tif: TimeInForce::PostOnly,
         cause_ts_ns: i,
+        reduce_only: false,
     })
 }
 

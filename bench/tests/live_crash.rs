@@ -107,6 +107,7 @@ fn place_behind_the_engines_back(sim: &SimHandle, pem: &str) {
         qty: Lots(10),
         tif: TimeInForce::Gtc,
         cause_ts_ns: 0,
+        reduce_only: false,
     };
     session
         .request("order.place", &mut |w, id, auth, ts, c| {

@@ -668,6 +668,7 @@ impl Core {
             qty: Lots(qty_lots),
             tif,
             cause_ts_ns: 0,
+            reduce_only: false,
         }));
     }
 

@@ -119,6 +119,7 @@ fn order(id: u64) -> RecordBody {
         qty: Lots(1),
         tif: TimeInForce::PostOnly,
         cause_ts_ns: 0,
+        reduce_only: false,
     })
 }
 

@@ -54,6 +54,7 @@ fn order(i: u64, instrument: InstrumentId) -> NewOrder {
         qty: f.qty,
         tif: TimeInForce::Gtc,
         cause_ts_ns: 0,
+        reduce_only: false,
     }
 }
 

@@ -417,6 +417,7 @@ impl State {
             qty: Lots(req.qty_lots),
             tif,
             cause_ts_ns: now_ns,
+            reduce_only: false,
         });
         let client_order_id = req.client_order_id.clone();
         self.by_client

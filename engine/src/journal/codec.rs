@@ -197,6 +197,10 @@ impl Dec<'_> {
     }
 }
 
+/// Set in an order's time-in-force byte when it was sent reduce-only (journals written before
+/// the flag existed never set it).
+const REDUCE_ONLY_BIT: u8 = 0x80;
+
 const fn tif_byte(tif: TimeInForce) -> u8 {
     match tif {
         TimeInForce::Gtc => 0,
@@ -255,7 +259,7 @@ pub fn encode(record: &Record, out: &mut [u8; MAX_RECORD_BYTES]) -> usize {
             e.u64(o.order_id.0);
             e.u16(o.instrument.0);
             e.u8(o.side as u8);
-            e.u8(tif_byte(o.tif));
+            e.u8(tif_byte(o.tif) | if o.reduce_only { REDUCE_ONLY_BIT } else { 0 });
             e.i64(o.price.0);
             e.i64(o.qty.0);
             e.u64(o.cause_ts_ns);
@@ -423,20 +427,27 @@ fn decode_body(kind: u8, d: &mut Dec<'_>) -> Result<RecordBody, DecodeError> {
                 .ok_or(DecodeError::BadValue("symbol"))?;
             RecordBody::Instrument { id, symbol }
         }
-        kind::ORDER_SENT => RecordBody::OrderSent(NewOrder {
-            order_id: OrderId(d.u64()?),
-            instrument: InstrumentId(d.u16()?),
-            side: d.side()?,
-            tif: match d.u8()? {
-                0 => TimeInForce::Gtc,
-                1 => TimeInForce::Ioc,
-                2 => TimeInForce::PostOnly,
-                _ => return Err(DecodeError::BadValue("time in force")),
-            },
-            price: Ticks(d.i64()?),
-            qty: Lots(d.i64()?),
-            cause_ts_ns: d.u64()?,
-        }),
+        kind::ORDER_SENT => {
+            let order_id = OrderId(d.u64()?);
+            let instrument = InstrumentId(d.u16()?);
+            let side = d.side()?;
+            let tif_flags = d.u8()?;
+            RecordBody::OrderSent(NewOrder {
+                order_id,
+                instrument,
+                side,
+                tif: match tif_flags & !REDUCE_ONLY_BIT {
+                    0 => TimeInForce::Gtc,
+                    1 => TimeInForce::Ioc,
+                    2 => TimeInForce::PostOnly,
+                    _ => return Err(DecodeError::BadValue("time in force")),
+                },
+                price: Ticks(d.i64()?),
+                qty: Lots(d.i64()?),
+                cause_ts_ns: d.u64()?,
+                reduce_only: tif_flags & REDUCE_ONLY_BIT != 0,
+            })
+        }
         kind::CANCEL_SENT => RecordBody::CancelSent {
             instrument: InstrumentId(d.u16()?),
             order_id: OrderId(d.u64()?),
@@ -522,6 +533,7 @@ pub(crate) mod tests {
             qty: Lots(3),
             tif: TimeInForce::PostOnly,
             cause_ts_ns: 99,
+            reduce_only: false,
         };
         vec![
             RecordBody::SessionStart { pid: 4242 },
@@ -530,6 +542,12 @@ pub(crate) mod tests {
                 symbol: Symbol::new("BTCUSD_PERP").expect("valid symbol"),
             },
             RecordBody::OrderSent(order),
+            RecordBody::OrderSent(NewOrder {
+                order_id: OrderId(9),
+                tif: TimeInForce::Ioc,
+                reduce_only: true,
+                ..order
+            }),
             RecordBody::CancelSent {
                 instrument: InstrumentId(1),
                 order_id: OrderId(7),

@@ -382,6 +382,7 @@ mod tests {
             qty: Lots(2),
             tif: TimeInForce::Gtc,
             cause_ts_ns: 0,
+            reduce_only: false,
         })
     }
 

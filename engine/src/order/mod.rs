@@ -38,6 +38,9 @@ pub struct NewOrder {
     pub tif: TimeInForce,
     /// Local receive time of the frame that caused this intent, ns (market clock).
     pub cause_ts_ns: u64,
+    /// Ask the venue to refuse anything but a reduction of the position (USD-M
+    /// `reduceOnly=true`; spot has no such flag, there the pre-trade check alone holds it).
+    pub reduce_only: bool,
 }
 
 /// What the core thread asks the gateway to do.

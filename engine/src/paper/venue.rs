@@ -519,6 +519,7 @@ mod tests {
             qty: Lots(qty),
             tif,
             cause_ts_ns: 0,
+            reduce_only: false,
         })
     }
 

@@ -299,6 +299,7 @@ mod tests {
             qty: Lots(qty),
             tif: TimeInForce::Gtc,
             cause_ts_ns: 0,
+            reduce_only: false,
         })
     }
 

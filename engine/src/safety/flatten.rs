@@ -140,6 +140,7 @@ pub fn flatten_order(cfg: &FlattenConfig, input: &FlattenInput) -> FlattenDecisi
         qty: Lots(i64::try_from(qty).unwrap_or(i64::MAX)),
         tif: TimeInForce::Ioc,
         cause_ts_ns: input.ts_ns,
+        reduce_only: cfg.reduce_only,
     });
     FlattenDecision::Send {
         intent,
@@ -192,7 +193,10 @@ mod tests {
             (o.side, o.price, o.qty, o.tif),
             (Side::Ask, Ticks(9_951), Lots(7), TimeInForce::Ioc)
         );
-        assert!(ro);
+        assert!(
+            ro && o.reduce_only,
+            "the order itself carries the venue flag"
+        );
         assert_eq!(
             (o.order_id, o.instrument, o.cause_ts_ns),
             (OrderId(77), InstrumentId(2), 5)
@@ -215,7 +219,7 @@ mod tests {
         };
         let (o, ro) = sent(flatten_order(&cfg, &input(-9, 100, 101)));
         assert_eq!(o.qty, Lots(2));
-        assert!(!ro);
+        assert!(!ro && !o.reduce_only);
         assert_eq!(
             flatten_order(&FlattenConfig::default(), &input(5, 100, 101)),
             FlattenDecision::Disabled

@@ -619,6 +619,7 @@ impl InstState {
             qty: Lots(qty_lots),
             tif,
             cause_ts_ns: ts_ns,
+            reduce_only: false,
         }));
     }
 

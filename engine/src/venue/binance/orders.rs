@@ -525,6 +525,7 @@ mod tests {
             qty: Lots(100),
             tif: TimeInForce::Gtc,
             cause_ts_ns: 0,
+            reduce_only: false,
         }
     }
 

@@ -278,6 +278,9 @@ impl RequestWriter {
                 );
             }
         }
+        if self.flavor == Flavor::UsdM && order.reduce_only {
+            self.text("reduceOnly", "true");
+        }
         let _ = spec.price.write(self.slot("price", false), order.price.0);
         let _ = spec.qty.write(self.slot("quantity", false), order.qty.0);
         let client_id = self.client_id_slot("newClientOrderId");
@@ -476,6 +479,7 @@ mod tests {
             qty: Lots(847_000),
             tif,
             cause_ts_ns: 0,
+            reduce_only: false,
         }
     }
 
@@ -569,6 +573,17 @@ mod tests {
             &creds,
         ));
         assert_eq!(f["params"]["timeInForce"], "IOC");
+        assert!(f["params"].get("reduceOnly").is_none());
+        let flatten = NewOrder {
+            reduce_only: true,
+            ..order(TimeInForce::Ioc)
+        };
+        let f = json(w.place(3, Auth::Session, 10, &btc(), &flatten, &creds));
+        assert_eq!(f["params"]["reduceOnly"], "true");
+        // Spot has no reduceOnly: the flag is never sent there.
+        let mut spot = RequestWriter::new(Flavor::Spot, 0, ClientIds::new(1));
+        let f = json(spot.place(3, Auth::Session, 10, &btc(), &flatten, &creds));
+        assert!(f["params"].get("reduceOnly").is_none());
         let f = json(w.user_data_start(4, &creds));
         assert_eq!(
             (f["method"].as_str(), f["params"]["apiKey"].as_str()),
