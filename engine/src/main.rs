@@ -59,9 +59,10 @@ enum Command {
     ///
     /// Connects to the venue's market-data stream (or the local simulator, by the URLs in
     /// [venue]), keeps sequence-checked books, and trades them through the paper venue or the
-    /// venue's order API. Stops on SIGTERM/SIGINT, a kill request from the agent, or
-    /// --duration-s: it halts, cancels working orders, waits for confirmation and prints a
-    /// report.
+    /// venue's order API. A kill file, OBI_KILL=1, the agent's kill or a breaker halts it:
+    /// no new orders, cancel-all confirmed at the venue, a latch kept across restarts until an
+    /// operator reset; it keeps running, halted. SIGTERM/SIGINT or --duration-s stop it: it
+    /// cancels working orders, waits for the venue's confirmation and prints a report.
     Run {
         /// Engine config (TOML).
         #[arg(long)]

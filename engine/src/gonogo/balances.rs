@@ -13,11 +13,8 @@ use serde_json::Value;
 
 const ID: &str = "balances";
 
-/// Quote assets recognised at the end of a symbol, longest first.
-const QUOTES: [&str; 16] = [
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "EUR", "TRY", "BRL", "JPY", "GBP",
-    "AUD", "BTC", "ETH", "BNB",
-];
+/// The quote asset of a symbol (`ETHUSDT` → `USDT`): the fee code's rule, one list.
+pub use crate::venue::binance::fees::quote_asset;
 
 /// One asset's free balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,14 +72,6 @@ pub fn parse_account(v: &Value) -> Result<Account, String> {
         can_trade: v.get("canTrade").and_then(Value::as_bool),
         balances,
     })
-}
-
-/// The quote asset of a symbol (`ETHUSDT` → `USDT`), by known suffixes.
-pub fn quote_asset(symbol: &str) -> Option<&'static str> {
-    QUOTES
-        .iter()
-        .find(|q| symbol.len() > q.len() && symbol.ends_with(*q))
-        .copied()
 }
 
 /// An amount the account must hold.

@@ -10,10 +10,10 @@
 use crate::instrument::InstrumentSpec;
 use crate::units::{Lots, Notional, Ticks};
 
-/// Quote assets recognised at the end of a symbol, longest first.
-const QUOTE_ASSETS: [&str; 14] = [
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "EUR", "TRY", "BRL", "JPY", "BTC", "ETH",
-    "BNB", "USD",
+/// Quote assets recognised at the end of a symbol; a suffix of another comes after it.
+const QUOTE_ASSETS: [&str; 17] = [
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "DAI", "EUR", "TRY", "BRL", "JPY", "GBP",
+    "AUD", "BTC", "ETH", "BNB", "USD",
 ];
 
 /// The quote asset of a symbol (`ETHUSDT` → `USDT`, `BTCUSD_PERP` → `USD`), when known.
