@@ -201,9 +201,23 @@ fn wire_run(opts: &WireOptions, dir: &Path) -> anyhow::Result<(Percentiles, [u64
         "long_threshold = 0.15",
         "short_threshold = 0.15",
         "confirm_ms = 0",
-        "cooldown_ms = 0",
+        // Crossing entries and one-tick exits make many frame-driven orders; the cooldown
+        // keeps them (~5/s) inside the venue's order rate limit, which the gateway
+        // otherwise enforces by refusing orders locally.
+        "cooldown_ms = 200",
+        "entry_mode = \"cross\"",
+        "take_profit_ticks = 1",
+        "stop_loss_ticks = 1",
         "entry_timeout_ms = 600000",
         "time_stop_ms = 600000",
+    ]
+    .map(String::from)
+    .to_vec();
+    setup.breakers = [
+        "max_consecutive_losses = 10000",
+        "daily_loss_bps = 10000",
+        "drawdown_bps = 10000",
+        "max_reject_pct = 100",
     ]
     .map(String::from)
     .to_vec();
