@@ -585,6 +585,36 @@ fn kill_switch_is_armed_only_without_kill_inputs() {
     assert!(c.reason.contains("not writable"), "{c:?}");
 }
 
+#[test]
+fn kill_switch_warns_when_usdm_live_has_no_dead_man_switch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    state_dir(dir);
+    let usdm = |venue_extra: &str| {
+        let text = config_text(dir, "")
+            .replace("market = \"spot\"", "market = \"usdm\"")
+            .replace(
+                "[venue]\n",
+                &format!("[venue]\nmode = \"live\"\n{venue_extra}"),
+            )
+            .replace("/ws-api/v3", "/ws-fapi/v1");
+        Config::from_toml(&text, &dir.join("engine.toml")).expect("usdm config")
+    };
+    let none = env_of(&[]);
+    let c = killswitch::check(&usdm(""), &none, Some(&me()));
+    assert_eq!(c.status, Status::Pass, "{c:?}");
+    assert!(c.reason.contains("dead-man switch"), "{c:?}");
+    let c = killswitch::check(&usdm("dead_man_ms = 0\n"), &none, Some(&me()));
+    assert_eq!(c.status, Status::Warn, "{c:?}");
+    assert!(c.reason.contains("dead_man_ms = 0"), "{c:?}");
+    // Spot has no such switch: nothing to warn about.
+    let spot = config(dir, "");
+    assert_eq!(
+        killswitch::check(&spot, &none, Some(&me())).status,
+        Status::Pass
+    );
+}
+
 // ---------------------------------------------------------------- latch
 
 #[test]

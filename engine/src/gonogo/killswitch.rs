@@ -1,11 +1,14 @@
 //! Check: the kill switch is armed — the state directory exists and is writable (kill.sh
 //! writes `KILL` there), every kill file's directory exists (inotify watches it), no kill
-//! file is present now and `OBI_KILL` does not halt.
+//! file is present now and `OBI_KILL` does not halt. Live on USD-M, the exchange-side
+//! dead-man switch (`[venue] dead_man_ms`) should be on: without it a dead engine's orders
+//! rest (a warning).
 
 use super::Env;
 use super::access::Identity;
 use super::verdict::Check;
-use crate::config::Config;
+use crate::config::{Config, TradingMode};
+use crate::instrument::Market;
 use crate::journal::StatePaths;
 use crate::safety::{EnvKill, env_kill};
 use std::ffi::OsStr;
@@ -58,17 +61,29 @@ pub fn check(cfg: &Config, env: Env<'_>, who: Option<&Identity>) -> Check {
         ),
         EnvKill::Unset | EnvKill::Off => {}
     }
-    if fails.is_empty() {
-        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        Check::pass(
+    if !fails.is_empty() {
+        return Check::fail(ID, fails.join("; "));
+    }
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let armed = format!(
+        "armed: no kill file at {}; OBI_KILL unset; state dir writable",
+        shown.join(", ")
+    );
+    let dead_man_ms = cfg.venue.section.dead_man_ms;
+    let live_usdm = cfg.venue.market == Market::UsdM && cfg.venue.section.mode == TradingMode::Live;
+    match (live_usdm, dead_man_ms) {
+        (true, 0) => Check::warn(
             ID,
             format!(
-                "armed: no kill file at {}; OBI_KILL unset; state dir writable",
-                shown.join(", ")
+                "{armed}; but the exchange-side dead-man switch is off ([venue] dead_man_ms = 0): \
+                 if the engine dies, its USD-M orders rest until someone cancels them"
             ),
-        )
-    } else {
-        Check::fail(ID, fails.join("; "))
+        ),
+        (true, ms) => Check::pass(
+            ID,
+            format!("{armed}; dead-man switch (countdownCancelAll) {ms} ms"),
+        ),
+        (false, _) => Check::pass(ID, armed),
     }
 }
 
