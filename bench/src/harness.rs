@@ -60,6 +60,23 @@ pub fn ed25519_keys(seed: [u8; 32]) -> anyhow::Result<(String, String)> {
     Ok((pem, hex::encode(key.verifying_key().to_bytes())))
 }
 
+/// An engine key for a simulator: writes the Ed25519 key made from `seed` to
+/// `dir/api-key.pem` (owner-only, as the engine requires) and makes `cfg` accept it under
+/// the name `api_key`. Returns the key file's path for [`EngineSetup::new`].
+pub fn authorize(
+    dir: &Path,
+    cfg: &mut crate::sim::SimConfig,
+    seed: [u8; 32],
+    api_key: &str,
+) -> anyhow::Result<PathBuf> {
+    let (pem, public_hex) = ed25519_keys(seed)?;
+    let secret = dir.join("api-key.pem");
+    write_owner_only(&secret, &pem)?;
+    cfg.auth.api_key = Some(api_key.to_owned());
+    cfg.auth.ed25519_public_key = Some(public_hex);
+    Ok(secret)
+}
+
 /// Writes `text` to `path`, readable by the owner only (as the engine requires of keys).
 pub fn write_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;

@@ -4,7 +4,7 @@
 //! paper), a status line while it runs and the final report, checked against the
 //! simulator's own record of our orders and fills.
 
-use crate::harness::{EngineSetup, ed25519_keys, engine_bin, write_owner_only};
+use crate::harness::{EngineSetup, authorize, engine_bin};
 use crate::sim::{Sim, SimConfig};
 use std::process::{Command, Stdio};
 
@@ -28,16 +28,12 @@ pub struct LiveDemoOptions {
 pub fn run(opts: &LiveDemoOptions) -> anyhow::Result<bool> {
     let dir = std::env::temp_dir().join(format!("obi-live-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (pem, public_hex) = ed25519_keys([42; 32])?;
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem)?;
     let mut cfg = SimConfig {
         seed: opts.seed,
         speed: opts.speed,
         ..SimConfig::default()
     };
-    cfg.auth.api_key = Some("obi-demo-key".into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(&dir, &mut cfg, [42; 32], "obi-demo-key")?;
     if opts.faults {
         cfg.faults.drop_every_s = 10.0;
         cfg.faults.gap_every_s = 4.0;

@@ -10,7 +10,7 @@
 //! strategy makes on a timer rather than on a frame would show up as samples up to one
 //! frame interval long; the strategy here is set to act on frames only.
 
-use crate::harness::{EngineSetup, ed25519_keys, engine_bin, write_owner_only};
+use crate::harness::{EngineSetup, authorize, engine_bin};
 use crate::latency::Machine;
 use crate::sim::{Sim, SimConfig};
 use obi_engine::runtime::{LatencyHistogram, Percentiles};
@@ -155,11 +155,7 @@ fn sim_with_keys(
     dir: &Path,
     mut cfg: SimConfig,
 ) -> anyhow::Result<(crate::sim::SimHandle, EngineSetup)> {
-    let (pem, public_hex) = ed25519_keys([11; 32])?;
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem)?;
-    cfg.auth.api_key = Some("obi-bench-key".into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(dir, &mut cfg, [11; 32], "obi-bench-key")?;
     let sim = Sim::start(cfg)?;
     let setup = EngineSetup::new(sim.addr().to_string(), secret, dir.join("engine.stats"));
     Ok((sim, setup))

@@ -9,7 +9,7 @@
 //!
 //! Limits are small so each scenario takes seconds; nothing here asserts a duration.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
+use obi_bench::harness::{EngineSetup, authorize, engine_bin, fresh_dir};
 use obi_bench::kill_latency::quick_strategy;
 use obi_bench::sim::{Sim, SimConfig, SimHandle, unix_now_ns};
 use obi_shm::{GaugeId, ReaderState, StatsReader};
@@ -106,16 +106,12 @@ impl Drop for Engine {
 /// order at the simulator.
 fn trading(name: &str, breakers: &[&str], venue: &[&str]) -> (SimHandle, Engine) {
     let dir = scratch(name);
-    let (pem, public_hex) = ed25519_keys([31; 32]).expect("keys");
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem).expect("key file");
     let mut cfg = SimConfig {
         seed: 5,
         speed: 4.0,
         ..SimConfig::default()
     };
-    cfg.auth.api_key = Some(API_KEY.into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(&dir, &mut cfg, [31; 32], API_KEY).expect("key");
     let sim = Sim::start(cfg).expect("simulator");
     let stats = dir.join("engine.stats");
     let mut setup = EngineSetup::new(sim.addr().to_string(), secret, stats.clone());

@@ -4,7 +4,7 @@
 //! reduce-only IOC orders: the venue ends flat with nothing open, the journal agrees.
 //! Without the policy the same halt leaves the position for the operator.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
+use obi_bench::harness::{EngineSetup, authorize, engine_bin, fresh_dir};
 use obi_bench::sim::{Sim, SimConfig, SimHandle};
 use obi_engine::journal::{StatePaths, recover};
 use std::path::{Path, PathBuf};
@@ -42,16 +42,12 @@ struct Run {
 /// Simulator and engine, the engine holding a position once it enters.
 fn holding(name: &str, flatten: bool) -> Run {
     let dir = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name).expect("scratch");
-    let (pem, public_hex) = ed25519_keys([31; 32]).expect("keys");
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem).expect("key file");
     let mut cfg = SimConfig {
         seed: 41,
         speed: 4.0,
         ..SimConfig::default()
     };
-    cfg.auth.api_key = Some(API_KEY.into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(&dir, &mut cfg, [31; 32], API_KEY).expect("key");
     let sim = Sim::start(cfg).expect("simulator");
     let stats = dir.join("engine.stats");
     let mut setup = EngineSetup::new(sim.addr().to_string(), secret, stats.clone());

@@ -3,7 +3,7 @@
 //! keeps the latch (with the file present, and after it is removed); only an operator
 //! reset through the control word — refused while the file exists — lets it trade again.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
+use obi_bench::harness::{EngineSetup, authorize, ed25519_keys, engine_bin, fresh_dir};
 use obi_bench::sim::{Sim, SimConfig, SimHandle};
 use obi_shm::{GaugeId, ReaderState, StatsReader};
 use std::path::{Path, PathBuf};
@@ -92,16 +92,12 @@ fn orders(sim: &SimHandle) -> usize {
 #[test]
 fn kill_file_halts_cancels_everything_and_latches_across_restarts() {
     let dir = scratch("live-kill");
-    let (pem, public_hex) = ed25519_keys([9; 32]).expect("keys");
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem).expect("key file");
     let mut cfg = SimConfig {
         seed: 11,
         speed: 4.0,
         ..SimConfig::default()
     };
-    cfg.auth.api_key = Some("obi-test-key".into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(&dir, &mut cfg, [9; 32], "obi-test-key").expect("key");
     let sim = Sim::start(cfg).expect("simulator");
     let stats = dir.join("engine.stats");
     let mut setup = EngineSetup::new(sim.addr().to_string(), secret, stats.clone());
@@ -185,18 +181,15 @@ fn kill_file_halts_cancels_everything_and_latches_across_restarts() {
 #[test]
 fn a_key_the_venue_refuses_latches_key_refused_and_places_nothing() {
     let dir = scratch("live-key-refused");
-    let (pem, _) = ed25519_keys([10; 32]).expect("keys");
-    let (_, venue_public_hex) = ed25519_keys([12; 32]).expect("keys");
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &pem).expect("key file");
     let mut cfg = SimConfig {
         seed: 13,
         speed: 4.0,
         ..SimConfig::default()
     };
-    // The venue knows the key name but not this private key: logon is refused.
-    cfg.auth.api_key = Some("obi-test-key".into());
-    cfg.auth.ed25519_public_key = Some(venue_public_hex);
+    let secret = authorize(&dir, &mut cfg, [10; 32], "obi-test-key").expect("key");
+    // The venue knows the key name but holds another public key: logon is refused.
+    let (_, other_public_hex) = ed25519_keys([12; 32]).expect("keys");
+    cfg.auth.ed25519_public_key = Some(other_public_hex);
     let sim = Sim::start(cfg).expect("simulator");
     let stats = dir.join("engine.stats");
     let setup = EngineSetup::new(sim.addr().to_string(), secret, stats.clone());

@@ -5,7 +5,7 @@
 //! engine must end with no crossed book, its position equal to the simulator's record of
 //! our fills, no duplicate client order id, and nothing left open.
 
-use obi_bench::harness::{EngineSetup, ed25519_keys, engine_bin, fresh_dir, write_owner_only};
+use obi_bench::harness::{EngineSetup, authorize, engine_bin, fresh_dir};
 use obi_bench::sim::{Sim, SimConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,17 +17,12 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn engine_trades_the_simulator_through_every_fault() {
     let dir = scratch("live-sim-faults");
-    let (private_pem, public_hex) = ed25519_keys([7; 32]).expect("keys");
-    let secret = dir.join("api-key.pem");
-    write_owner_only(&secret, &private_pem).expect("key file");
-
     let mut cfg = SimConfig {
         seed: 7,
         speed: 4.0,
         ..SimConfig::default()
     };
-    cfg.auth.api_key = Some("obi-test-key".into());
-    cfg.auth.ed25519_public_key = Some(public_hex);
+    let secret = authorize(&dir, &mut cfg, [7; 32], "obi-test-key").expect("key");
     cfg.faults.drop_every_s = 7.0;
     cfg.faults.gap_every_s = 3.0;
     cfg.faults.malformed_every_s = 2.5;
