@@ -78,12 +78,15 @@ pub fn check(cfg: &Config) -> Check {
         fails.push(format!(
             "it holds paper run(s) {paper:?}, which a live engine would take as its own (their position, PnL and breaker anchors carried as real; the account's orders since their start reconciled against them, anything else there starting it halted); move the paper state aside (keep it for --paper-state) and go live on a fresh state dir"
         ));
-    } else if (other_runs > 0 || !state.open_orders.is_empty()) && cfg.venue.market != Market::Spot
-    {
+    } else if !state.open_orders.is_empty() && cfg.venue.market != Market::Spot {
         fails.push(format!(
-            "{other_runs} earlier run(s) and {} open order(s) not reconciled yet, and start-up reconciliation is spot only: a {} live start with them starts halted (recovery_mismatch); check the account by hand and start on a fresh state dir",
+            "{} order(s) the journal never saw finish, and {} start-up reconciliation does not query order history: a live start with them starts halted (recovery_mismatch); check the account by hand, then reset",
             state.open_orders.len(),
             cfg.venue.market.name()
+        ));
+    } else if other_runs > 0 && cfg.venue.market == Market::CoinM {
+        fails.push(format!(
+            "{other_runs} earlier run(s) not reconciled yet, and COIN-M has no start-up reconciliation: a live start with them starts halted (recovery_mismatch); check the account by hand and start on a fresh state dir"
         ));
     } else if other_runs > 0 || !state.open_orders.is_empty() {
         warns.push(format!(

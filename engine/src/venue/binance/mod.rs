@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod orders;
 pub mod rate_limit;
 pub mod reconcile;
+pub mod reconcile_usdm;
 pub mod response;
 pub mod rest;
 pub mod session;

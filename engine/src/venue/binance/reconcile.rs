@@ -17,7 +17,8 @@
 //!    starts halted.
 //!
 //! Balances are not compared: the journal books fills, not deposits, and the account may
-//! hold other assets. Orders of runs reconciled earlier are not queried again.
+//! hold other assets. Orders of runs reconciled earlier are not queried again. USD-M:
+//! [`super::reconcile_usdm`] (positions and open orders, over REST).
 
 use super::client_id::ClientIds;
 use super::fees;
@@ -82,6 +83,9 @@ pub enum ReconcileError {
     /// The venue could not be asked or answered unexpectedly.
     #[error("{0}")]
     Session(#[from] SessionError),
+    /// A REST call (USD-M) failed.
+    #[error("{0}")]
+    Rest(#[from] super::rest::RestError),
     /// This venue flavor has no reconciliation here.
     #[error("{0}")]
     Unsupported(String),
@@ -130,14 +134,20 @@ pub fn reconcile(
     instruments: &Instruments,
     state: &JournalState,
 ) -> Result<Reconciled, ReconcileError> {
-    if venue.market != Market::Spot {
-        return Err(ReconcileError::Unsupported(
-            "start-up reconciliation is implemented for spot only: inspect the USD-M account's orders and positions by hand"
-                .into(),
-        ));
-    }
     let creds =
         Credentials::load(&venue.key_source()).map_err(|e| ReconcileError::Keys(e.to_string()))?;
+    match venue.market {
+        Market::Spot => {}
+        Market::UsdM => {
+            return super::reconcile_usdm::reconcile_usdm(venue, instruments, state, &creds);
+        }
+        Market::CoinM => {
+            return Err(ReconcileError::Unsupported(
+                "start-up reconciliation is implemented for spot and USD-M only: inspect the COIN-M account's orders and positions by hand"
+                    .into(),
+            ));
+        }
+    }
     let timeout = Duration::from_millis(venue.section.connect_timeout_ms.max(1000));
     let mut session = BlockingSession::connect(
         &venue.ws_api,

@@ -1,7 +1,9 @@
-//! Signed Binance REST calls for USD-M futures, blocking on the gateway thread: cancel-all
+//! Signed Binance REST calls for USD-M futures, blocking: on the gateway thread cancel-all
 //! (`DELETE /fapi/v1/allOpenOrders`) and the dead-man switch
-//! (`POST /fapi/v1/countdownCancelAll`). Both are rare (a stop, a halt, a refresh every few
-//! seconds), so a short blocking call with a timeout is simpler than another thread.
+//! (`POST /fapi/v1/countdownCancelAll`); at start-up reconciliation open orders
+//! (`GET /fapi/v1/openOrders`) and positions (`GET /fapi/v2/positionRisk`). All are rare (a
+//! stop, a halt, a refresh every few seconds, a start), so a short blocking call with a
+//! timeout is simpler than another thread.
 //!
 //! Signing: the query string `k=v&...` (ASCII here: symbols and numbers) is signed as
 //! Binance's REST rule says ([`sign::write_rest_payload`]) with the account's key — lower-case
@@ -67,6 +69,10 @@ struct ErrorAnswer {
 pub const CANCEL_ALL_PATH: &str = "/fapi/v1/allOpenOrders";
 /// Path of the USD-M dead-man switch.
 pub const COUNTDOWN_PATH: &str = "/fapi/v1/countdownCancelAll";
+/// Path of the USD-M open-order list.
+pub const OPEN_ORDERS_PATH: &str = "/fapi/v1/openOrders";
+/// Path of the USD-M position list.
+pub const POSITION_RISK_PATH: &str = "/fapi/v2/positionRisk";
 
 /// A blocking signed-REST client for one venue base URL.
 #[derive(Debug)]
@@ -112,6 +118,34 @@ impl RestClient {
         self.begin();
         self.param("symbol", symbol);
         self.call(Verb::Delete, CANCEL_ALL_PATH, timestamp_ms, creds)
+            .map(drop)
+    }
+
+    /// `GET /fapi/v1/openOrders?symbol=..`: the open orders on `symbol` (a JSON array).
+    pub fn open_orders(
+        &mut self,
+        symbol: &str,
+        timestamp_ms: i64,
+        creds: &Credentials,
+    ) -> Result<serde_json::Value, RestError> {
+        self.begin();
+        self.param("symbol", symbol);
+        let body = self.call(Verb::Get, OPEN_ORDERS_PATH, timestamp_ms, creds)?;
+        json_answer(OPEN_ORDERS_PATH, &body)
+    }
+
+    /// `GET /fapi/v2/positionRisk?symbol=..`: the positions on `symbol` (a JSON array; one
+    /// entry in one-way mode, `LONG` and `SHORT` in hedge mode).
+    pub fn position_risk(
+        &mut self,
+        symbol: &str,
+        timestamp_ms: i64,
+        creds: &Credentials,
+    ) -> Result<serde_json::Value, RestError> {
+        self.begin();
+        self.param("symbol", symbol);
+        let body = self.call(Verb::Get, POSITION_RISK_PATH, timestamp_ms, creds)?;
+        json_answer(POSITION_RISK_PATH, &body)
     }
 
     /// `POST /fapi/v1/countdownCancelAll?symbol=..&countdownTime=..`: arms (or refreshes)
@@ -127,6 +161,7 @@ impl RestClient {
         self.param("symbol", symbol);
         self.number("countdownTime", countdown_ms as i64);
         self.call(Verb::Post, COUNTDOWN_PATH, timestamp_ms, creds)
+            .map(drop)
     }
 
     /// The query string of the last call, without the signature (for tests; no secret).
@@ -160,7 +195,7 @@ impl RestClient {
         path: &'static str,
         timestamp_ms: i64,
         creds: &Credentials,
-    ) -> Result<(), RestError> {
+    ) -> Result<String, RestError> {
         if self.recv_window_ms > 0 {
             self.number("recvWindow", self.recv_window_ms as i64);
         }
@@ -186,6 +221,11 @@ impl RestClient {
                 .post(self.url.as_str())
                 .header("X-MBX-APIKEY", creds.api_key())
                 .send_empty(),
+            Verb::Get => self
+                .agent
+                .get(self.url.as_str())
+                .header("X-MBX-APIKEY", creds.api_key())
+                .call(),
         };
         let mut response = request.map_err(transport)?;
         let status = response.status().as_u16();
@@ -196,7 +236,7 @@ impl RestClient {
             .read_to_string()
             .unwrap_or_default();
         if status == 200 {
-            return Ok(());
+            return Ok(body);
         }
         let answer = serde_json::from_str::<ErrorAnswer>(&body).unwrap_or(ErrorAnswer {
             code: 0,
@@ -214,7 +254,16 @@ impl RestClient {
 #[derive(Clone, Copy, Debug)]
 enum Verb {
     Delete,
+    Get,
     Post,
+}
+
+/// A successful answer's body as JSON; unreadable JSON is the venue's fault, said as such.
+fn json_answer(path: &'static str, body: &str) -> Result<serde_json::Value, RestError> {
+    serde_json::from_str(body).map_err(|e| RestError::Transport {
+        path,
+        why: format!("unreadable answer: {e}"),
+    })
 }
 
 /// A transport error's text without the URL (which carries the signature).
