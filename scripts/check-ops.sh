@@ -354,8 +354,11 @@ echo 'BOOT_IMAGE=/vmlinuz root=/dev/vda1' >"$fake/proc/cmdline"
 echo 60 >"$fake/proc/sys/vm/swappiness"
 echo 0-1 >"$fake/proc/irq/10/smp_affinity_list"
 echo 0 >"$fake/proc/irq/11/smp_affinity_list"
+mkdir -p "$fake/sys/devices/system/cpu/cpuidle"
+echo none >"$fake/sys/devices/system/cpu/cpuidle/current_driver"
 export OBI_SYSFS="$fake/sys" OBI_PROCFS="$fake/proc" OBI_SYSCTL_CONF="$fake/90-obi.conf"
 if out="$(scripts/tune-host.sh 2>&1)" && grep -q 'TUNE     swappiness' <<<"$out" &&
+  grep -q 'TUNE     idle-wakeup' <<<"$out" &&
   [ "$(cat "$fake/proc/sys/vm/swappiness")" = 60 ]; then
   ok "tune-host.sh reports and changes nothing without --apply"
 else

@@ -255,6 +255,22 @@ else
   item n/a clock-sync "timedatectl not available"
 fi
 
+# --- 7. Idle wake-up latency (report only) ----------------------------------------------
+# A thread blocked in epoll on an idle CPU runs only once that CPU leaves its idle state; in
+# a VM guest without a cpuidle driver that means the hypervisor scheduling the vCPU again
+# (35 us to 1.2 ms measured on a Firecracker guest, see bench/results/). A spinning engine
+# core never idles.
+idle_dir="$sys/devices/system/cpu/cpuidle"
+driver="$(cat "$idle_dir/current_driver" 2>/dev/null || true)"
+if [ -z "$driver" ]; then
+  item n/a idle-wakeup "$idle_dir not available"
+elif [ "$driver" = none ]; then
+  item TUNE idle-wakeup "no cpuidle driver (a VM guest): waking a thread on an idle vCPU waits for the hypervisor; keep [engine] poll_mode = \"spin\" with the engine core isolated (advice)"
+else
+  governor="$(cat "$idle_dir/current_governor" 2>/dev/null || echo unknown)"
+  item ok idle-wakeup "cpuidle driver $driver, governor $governor; [engine] poll_mode = \"spin\" keeps the engine core out of idle states"
+fi
+
 if [ "$apply" = 0 ]; then
   say "report only: $fixes runtime change(s) suggested; scripts/tune-host.sh --apply makes them (root)."
 fi
