@@ -16,12 +16,13 @@
 
 use super::reconcile::{ReconcileError, Reconciled};
 use super::rest::{RestClient, RestError};
+use super::session::now_ms;
 use crate::config::VenueConfig;
 use crate::instrument::{InstrumentSpec, Instruments};
 use crate::journal::JournalState;
 use crate::venue::keys::Credentials;
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Reconciles `state` with the USD-M venue for `instruments` (see the module docs).
 pub fn reconcile_usdm(
@@ -103,12 +104,6 @@ fn venue_position_lots(answer: &Value, spec: &InstrumentSpec) -> Option<i64> {
         total = total.checked_add(if negative { -lots } else { lots })?;
     }
     Some(total)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

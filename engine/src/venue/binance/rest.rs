@@ -128,10 +128,7 @@ impl RestClient {
         timestamp_ms: i64,
         creds: &Credentials,
     ) -> Result<serde_json::Value, RestError> {
-        self.begin();
-        self.param("symbol", symbol);
-        let body = self.call(Verb::Get, OPEN_ORDERS_PATH, timestamp_ms, creds)?;
-        json_answer(OPEN_ORDERS_PATH, &body)
+        self.get_for_symbol(OPEN_ORDERS_PATH, symbol, timestamp_ms, creds)
     }
 
     /// `GET /fapi/v2/positionRisk?symbol=..`: the positions on `symbol` (a JSON array; one
@@ -142,10 +139,21 @@ impl RestClient {
         timestamp_ms: i64,
         creds: &Credentials,
     ) -> Result<serde_json::Value, RestError> {
+        self.get_for_symbol(POSITION_RISK_PATH, symbol, timestamp_ms, creds)
+    }
+
+    /// A signed `GET path?symbol=..`, its answer as JSON.
+    fn get_for_symbol(
+        &mut self,
+        path: &'static str,
+        symbol: &str,
+        timestamp_ms: i64,
+        creds: &Credentials,
+    ) -> Result<serde_json::Value, RestError> {
         self.begin();
         self.param("symbol", symbol);
-        let body = self.call(Verb::Get, POSITION_RISK_PATH, timestamp_ms, creds)?;
-        json_answer(POSITION_RISK_PATH, &body)
+        let body = self.call(Verb::Get, path, timestamp_ms, creds)?;
+        json_answer(path, &body)
     }
 
     /// `POST /fapi/v1/countdownCancelAll?symbol=..&countdownTime=..`: arms (or refreshes)

@@ -157,7 +157,8 @@ fn answer(method: &str, mut value: serde_json::Value) -> Result<serde_json::Valu
     })
 }
 
-fn now_ms() -> i64 {
+/// Wall-clock Unix time, ms (signed requests' `timestamp`).
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
