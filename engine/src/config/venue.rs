@@ -217,15 +217,10 @@ impl VenueConfig {
         if section.reconnect_max_ms < section.reconnect_initial_ms {
             return Err("reconnect_max_ms must be at least reconnect_initial_ms".into());
         }
-        if section.dead_man_ms > 0
-            && (section.dead_man_refresh_ms == 0
-                || section.dead_man_refresh_ms >= section.dead_man_ms)
-        {
-            return Err(format!(
-                "dead_man_refresh_ms must be above 0 and below dead_man_ms ({}), got {}",
-                section.dead_man_ms, section.dead_man_refresh_ms
-            ));
-        }
+        crate::venue::binance::config::check_dead_man(
+            section.dead_man_ms,
+            section.dead_man_refresh_ms,
+        )?;
         if section.recv_window_ms > 60_000 {
             return Err("recv_window_ms must be at most 60000 (Binance's limit)".into());
         }

@@ -6,7 +6,6 @@
 
 use super::notice::{Notice, Notices};
 use crate::instrument::InstrumentId;
-use crate::order::Intent;
 use crate::runtime::{TickObserver, TickPath};
 use crate::safety::{FlattenConfig, FlattenDecision, FlattenInput, flatten_order};
 
@@ -75,10 +74,7 @@ impl Flattener {
                 ts_ns: now_ns,
             };
             match flatten_order(&cfg, &input) {
-                FlattenDecision::Send {
-                    intent: Intent::Place(mut order),
-                    ..
-                } => {
+                FlattenDecision::Send(mut order) => {
                     order.order_id = tick.next_order_id();
                     self.attempts[i] += 1;
                     let sent = tick.send_flatten(order, now_ns);

@@ -2,7 +2,7 @@
 //! position and book to the order to send; the caller counts attempts and sends it.
 
 use crate::instrument::InstrumentId;
-use crate::order::{Intent, NewOrder, OrderId, TimeInForce};
+use crate::order::{NewOrder, OrderId, TimeInForce};
 use crate::units::{Lots, Side, Ticks};
 
 /// What halting does to positions (`[safety.flatten]`).
@@ -83,13 +83,8 @@ pub struct FlattenInput {
 /// The decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlattenDecision {
-    /// Send this IOC order; `reduce_only` is the flag to set at the venue.
-    Send {
-        /// The placement.
-        intent: Intent,
-        /// Mark it reduce-only at the venue.
-        reduce_only: bool,
-    },
+    /// Send this IOC order (its `reduce_only` is the policy's flag for the venue).
+    Send(NewOrder),
     /// No position: nothing to do.
     Flat,
     /// The policy does not flatten.
@@ -132,7 +127,7 @@ pub fn flatten_order(cfg: &FlattenConfig, input: &FlattenInput) -> FlattenDecisi
     if cfg.max_clip_lots > 0 {
         qty = qty.min(cfg.max_clip_lots.unsigned_abs());
     }
-    let intent = Intent::Place(NewOrder {
+    FlattenDecision::Send(NewOrder {
         order_id: input.order_id,
         instrument: input.instrument,
         side,
@@ -141,11 +136,7 @@ pub fn flatten_order(cfg: &FlattenConfig, input: &FlattenInput) -> FlattenDecisi
         tif: TimeInForce::Ioc,
         cause_ts_ns: input.ts_ns,
         reduce_only: cfg.reduce_only,
-    });
-    FlattenDecision::Send {
-        intent,
-        reduce_only: cfg.reduce_only,
-    }
+    })
 }
 
 fn div_ceil(num: i128, den: i128) -> i128 {
@@ -175,12 +166,9 @@ mod tests {
         }
     }
 
-    fn sent(d: FlattenDecision) -> (NewOrder, bool) {
+    fn sent(d: FlattenDecision) -> NewOrder {
         match d {
-            FlattenDecision::Send {
-                intent: Intent::Place(o),
-                reduce_only,
-            } => (o, reduce_only),
+            FlattenDecision::Send(o) => o,
             other => panic!("expected an order, got {other:?}"),
         }
     }
@@ -188,20 +176,17 @@ mod tests {
     #[test]
     fn long_sells_and_short_buys_the_whole_position_within_the_band() {
         // Mid 10000.5 ticks; 50 bps band: sell >= 9950.4975 -> 9951, buy <= 10050.5025 -> 10050.
-        let (o, ro) = sent(flatten_order(&on(), &input(7, 10_000, 10_001)));
+        let o = sent(flatten_order(&on(), &input(7, 10_000, 10_001)));
         assert_eq!(
             (o.side, o.price, o.qty, o.tif),
             (Side::Ask, Ticks(9_951), Lots(7), TimeInForce::Ioc)
         );
-        assert!(
-            ro && o.reduce_only,
-            "the order itself carries the venue flag"
-        );
+        assert!(o.reduce_only, "the order carries the venue flag");
         assert_eq!(
             (o.order_id, o.instrument, o.cause_ts_ns),
             (OrderId(77), InstrumentId(2), 5)
         );
-        let (o, _) = sent(flatten_order(&on(), &input(-3, 10_000, 10_001)));
+        let o = sent(flatten_order(&on(), &input(-3, 10_000, 10_001)));
         assert_eq!(
             (o.side, o.price, o.qty),
             (Side::Bid, Ticks(10_050), Lots(3))
@@ -217,9 +202,9 @@ mod tests {
             reduce_only: false,
             ..on()
         };
-        let (o, ro) = sent(flatten_order(&cfg, &input(-9, 100, 101)));
+        let o = sent(flatten_order(&cfg, &input(-9, 100, 101)));
         assert_eq!(o.qty, Lots(2));
-        assert!(!ro && !o.reduce_only);
+        assert!(!o.reduce_only);
         assert_eq!(
             flatten_order(&FlattenConfig::default(), &input(5, 100, 101)),
             FlattenDecision::Disabled
@@ -244,7 +229,7 @@ mod tests {
         tired.attempts_made = 2;
         assert!(matches!(
             flatten_order(&on(), &tired),
-            FlattenDecision::Send { .. }
+            FlattenDecision::Send(_)
         ));
     }
 

@@ -120,14 +120,17 @@ impl GatewayConfig {
                 self.listen_key_ping_ms
             ));
         }
-        if self.dead_man_ms > 0
-            && (self.dead_man_refresh_ms == 0 || self.dead_man_refresh_ms >= self.dead_man_ms)
-        {
-            return Err(format!(
-                "dead_man_refresh_ms must be in (0, dead_man_ms = {}), got {}",
-                self.dead_man_ms, self.dead_man_refresh_ms
-            ));
-        }
-        Ok(())
+        check_dead_man(self.dead_man_ms, self.dead_man_refresh_ms)
     }
+}
+
+/// The dead-man switch's rule: when on (`dead_man_ms > 0`), it is re-armed more often than
+/// it runs out.
+pub fn check_dead_man(dead_man_ms: u64, dead_man_refresh_ms: u64) -> Result<(), String> {
+    if dead_man_ms > 0 && (dead_man_refresh_ms == 0 || dead_man_refresh_ms >= dead_man_ms) {
+        return Err(format!(
+            "dead_man_refresh_ms must be in (0, dead_man_ms = {dead_man_ms}), got {dead_man_refresh_ms}"
+        ));
+    }
+    Ok(())
 }

@@ -95,13 +95,11 @@ fn venue_position_lots(answer: &Value, spec: &InstrumentSpec) -> Option<i64> {
         if entry["symbol"].as_str() != Some(spec.symbol.as_str()) {
             continue;
         }
-        let text = entry["positionAmt"].as_str()?;
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let lots = spec.qty.steps(digits.as_bytes()).ok()?;
-        total = total.checked_add(if negative { -lots } else { lots })?;
+        let lots = spec
+            .qty
+            .steps(entry["positionAmt"].as_str()?.as_bytes())
+            .ok()?;
+        total = total.checked_add(lots)?;
     }
     Some(total)
 }
